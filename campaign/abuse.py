@@ -1,0 +1,79 @@
+"""Checks that keep bots and floods out without hurting real people (no CAPTCHA: it shuts out people with
+disabilities). Shared by every form a supporter submits: the petition and the letter."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+log = logging.getLogger(__name__)
+
+_STARTED_SALT = "plume.form-started"
+
+
+class HumanCheckFormMixin(forms.Form):
+    """A honeypot field people never see and a signed time at which the form was shown.
+
+    `suspicion()` names the rule a submission broke, or returns "" for one that looks human. The view
+    decides what to do with it (store it flagged and leave it out of the counts, for example).
+    """
+
+    # Hidden from people by CSS (class `plume-hp`) and from screen readers by aria-hidden; bots fill it in.
+    website = forms.CharField(
+        required=False,
+        label=_("Leave this field empty"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    min_seconds_to_fill = 3
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["started"].initial = signing.TimestampSigner(salt=_STARTED_SALT).sign(str(int(time.time())))
+
+    def suspicion(self) -> str:
+        if self.cleaned_data.get("website"):
+            return "honeypot"
+        try:
+            shown = int(signing.TimestampSigner(salt=_STARTED_SALT).unsign(self.cleaned_data.get("started") or ""))
+        except (signing.BadSignature, ValueError):
+            return "no-form-time"
+        if time.time() - shown < self.min_seconds_to_fill:
+            return "too-fast"
+        return ""
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The visitor's address, trusting X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies."""
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def hit_rate_limit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one hit for `key` in `bucket`; True when it goes over `limit` hits in the current window.
+
+    Shared by all processes through the cache (Redis in production). If the cache is unreachable the hit
+    is let through and the fault logged: a rate limit must never stop real people from acting.
+    """
+    window = int(time.time() // window_seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    cache_key = f"ratelimit:{bucket}:{digest}:{window}"
+    try:
+        hits = 1 if cache.add(cache_key, 1, window_seconds + 5) else cache.incr(cache_key)
+    except Exception:
+        log.warning("Rate limit %s not checked: the cache is unreachable", bucket, exc_info=True)
+        return False
+    return hits > limit

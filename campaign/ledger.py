@@ -1,0 +1,132 @@
+"""The ledger: the one place every counted action goes through, whichever app counted it.
+
+Apps fold what they count into `Tally` rows with `add_to_tallies` (inside the transaction that marks their
+own rows as counted), repair drift with `replace_tallies`, and pages read `totals()`, which is cached and
+never counts rows per page view.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from .models import Tally
+
+log = logging.getLogger(__name__)
+
+TOTALS_CACHE_KEY = "ledger:totals:v1"
+
+
+class TallyKey(NamedTuple):
+    case_id: int
+    kind: str
+    source: str
+    country: str
+    day: datetime.date
+
+
+def add_to_tallies(counts: Iterable[tuple[TallyKey, int]]) -> None:
+    """Add counts to the ledger. Call it in the same transaction that marks the counted rows, so that a
+    tally moves exactly when the rows it counts do."""
+    merged: Counter[TallyKey] = Counter()
+    for key, n in counts:
+        merged[TallyKey(*key)] += n
+    rows = [(*key, n) for key, n in merged.items() if n]
+    if not rows:
+        return
+    table = Tally._meta.db_table
+    # Additive upsert: bulk_create(update_conflicts=True) can only overwrite a count, not add to it.
+    # Only the table name is formatted in, from the model; every value is a query parameter.
+    sql = (
+        "INSERT INTO {t} (case_id, kind, source, country, day, count) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (case_id, kind, source, country, day) DO UPDATE SET count = {t}.count + EXCLUDED.count"
+    )
+    sql = sql.format(t=table)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+@transaction.atomic
+def replace_tallies(kind: str, source: str, counts: Iterable[tuple[TallyKey, int]]) -> int:
+    """Make the ledger's tallies of one kind and source exactly `counts`, as recounted from the rows.
+
+    For the nightly reconciliation; the caller holds the same lock as the task that adds to these tallies.
+    Returns how many keys changed (the drift repaired).
+    """
+    wanted = {TallyKey(*key): n for key, n in counts if n}
+    existing = {
+        TallyKey(t.case_id, t.kind, t.source, t.country, t.day): t
+        for t in Tally.objects.select_for_update().filter(kind=kind, source=source)
+    }
+    changed = 0
+    for key, tally in existing.items():
+        if key not in wanted:
+            tally.delete()
+            changed += 1
+        elif tally.count != wanted[key]:
+            tally.count = wanted[key]
+            tally.save(update_fields=["count"])
+            changed += 1
+    new = [Tally(**key._asdict(), count=n) for key, n in wanted.items() if key not in existing]
+    Tally.objects.bulk_create(new)
+    return changed + len(new)
+
+
+def compute_totals() -> dict:
+    """Totals per case and kind, summed from the tallies (one query)."""
+    cases: dict[int, dict] = {}
+    for row in Tally.objects.values("case_id", "kind").annotate(n=Sum("count")).order_by():
+        entry = cases.setdefault(row["case_id"], {"total": 0, "by_kind": {}})
+        entry["by_kind"][row["kind"]] = row["n"]
+        entry["total"] += row["n"]
+    return {
+        "cases": cases,
+        "total": sum(c["total"] for c in cases.values()),
+        "computed_at": timezone.now().isoformat(),
+    }
+
+
+def refresh_totals() -> dict:
+    """Recompute the totals and put them in the cache. Called by the tasks that fold new actions in."""
+    data = compute_totals()
+    try:
+        cache.set(TOTALS_CACHE_KEY, data, settings.TOTALS_CACHE_SECONDS)
+    except Exception:  # The cache is a speed-up: pages still get the right numbers without it.
+        log.exception("Could not store the totals in the cache")
+    return data
+
+
+def totals() -> dict:
+    """The cached totals, at most TOTALS_CACHE_SECONDS old: what pages and the public JSON show."""
+    try:
+        data = cache.get(TOTALS_CACHE_KEY)
+    except Exception:
+        log.exception("Could not read the totals from the cache")
+        return compute_totals()
+    return data if data is not None else refresh_totals()
+
+
+def case_total(case_id: int) -> int:
+    return totals()["cases"].get(case_id, {}).get("total", 0)
+
+
+def try_lock(name: str) -> bool:
+    """Take a lock that lasts until the current transaction ends, or return False if another runner holds it.
+
+    Call inside `transaction.atomic()`. On PostgreSQL it is an advisory lock; SQLite (the demo) lets one
+    writer at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [name])
+        return bool(cursor.fetchone()[0])

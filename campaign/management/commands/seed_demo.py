@@ -1,0 +1,108 @@
+"""Load the Write for Rights 2020 campaign and its ten cases (idempotent: run it as often as you like)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from campaign.models import Campaign, Case
+
+DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "write-for-rights-2020.json"
+# Published on purpose: demo users exist only with DEBUG on (see _demo_users).
+DEMO_PASSWORD = "plume-demo-password"  # noqa: S105
+DEMO_USERS = [("admin", None), ("moderator", "Moderators"), ("organizer", "Organizers")]
+
+
+def _texts(field: str, texts: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {f"{field}_{lang}": values.get(field, "") for lang, values in texts.items()}
+
+
+class Command(BaseCommand):
+    help = "Load the Write for Rights 2020 demo campaign (idempotent)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--historical-dates",
+            action="store_true",
+            help="Use the real 2020 dates (the campaign is then closed). By default a new demo campaign opens "
+            "today and runs as long as the real one did, so that its petitions can be signed.",
+        )
+        parser.add_argument(
+            "--with-demo-users",
+            action="store_true",
+            help=f"Also create the staff users admin, moderator and organizer with the password {DEMO_PASSWORD!r} "
+            "(refused unless DEBUG is on).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, historical_dates: bool, with_demo_users: bool, **options) -> None:
+        data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+        info = data["campaign"]
+        starts = datetime.datetime.fromisoformat(info["starts"]).replace(tzinfo=datetime.UTC)
+        ends = datetime.datetime.fromisoformat(info["ends"]).replace(tzinfo=datetime.UTC) + datetime.timedelta(days=1)
+        if not historical_dates:
+            today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            starts, ends = today, today + (ends - starts)
+
+        campaign, created = Campaign.objects.get_or_create(
+            slug=info["slug"],
+            defaults={"opens_at": starts, "closes_at": ends, "status": Campaign.Status.PUBLISHED},
+        )
+        # Texts are refreshed on every run; dates and status only on creation, so an organizer's changes stay.
+        for name, value in {**_texts("name", info["text"]), **_texts("intro", info["text"])}.items():
+            setattr(campaign, name, value)
+        campaign.save()
+
+        for item in data["cases"]:
+            texts = item["text"]
+            fields = {
+                "name": item["name"],
+                "country": item["country"],
+                "display_order": item["display_order"],
+                "authority": item["authority"],
+                "authority_address": item["authority_address"],
+            }
+            for field in ("role", "summary", "ask", "outcome"):
+                fields.update(_texts(field, texts))
+            if item.get("outcome_date"):
+                fields["status"] = Case.Status.GOOD_NEWS
+                fields["outcome_date"] = datetime.date.fromisoformat(item["outcome_date"])
+            case, case_created = Case.objects.get_or_create(campaign=campaign, slug=item["slug"], defaults=fields)
+            if not case_created:
+                for name, value in fields.items():
+                    setattr(case, name, value)
+                case.save()
+
+        verb = "Created" if created else "Updated"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {campaign.name_en}: {len(data['cases'])} cases, open from {campaign.opens_at:%Y-%m-%d} "
+                f"to {campaign.closes_at:%Y-%m-%d}."
+            )
+        )
+        if with_demo_users:
+            self._demo_users()
+
+    def _demo_users(self) -> None:
+        if not settings.DEBUG:
+            raise CommandError("Demo users have a published password: they are only created when DEBUG is on.")
+        User = get_user_model()
+        for username, group in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.is_superuser = group is None
+                user.save()
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+        self.stdout.write(
+            f"Demo staff users: admin, moderator, organizer (password {DEMO_PASSWORD!r}) at {settings.SITE_URL}/admin/"
+        )

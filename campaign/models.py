@@ -1,0 +1,177 @@
+"""Editions of the marathon, the cases they put forward, and the ledger of counted actions.
+
+`petitions` and `letters` hang off a `Case` and write what they count into `Tally` through
+`campaign.ledger`; this app never imports them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+
+class CampaignQuerySet(models.QuerySet):
+    def public(self) -> CampaignQuerySet:
+        return self.exclude(status=Campaign.Status.DRAFT)
+
+    def current(self) -> Campaign | None:
+        """The edition the home page shows: the most recent one that is not a draft."""
+        return self.public().order_by("-opens_at").first()
+
+
+class Campaign(models.Model):
+    """One edition of the marathon, such as Write for Rights 2020."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft (not public)")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    intro = models.TextField(_("introduction"), blank=True)
+    default_language = models.CharField(
+        _("default language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The language the case texts are first written in."),
+    )
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")), name="campaign_closes_after_opening"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaign:campaign", kwargs={"campaign": self.slug})
+
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
+        """Whether supporters can act now: published and between opening and closing time."""
+        now = now or timezone.now()
+        return self.status == self.Status.PUBLISHED and self.opens_at <= now < self.closes_at
+
+
+class CaseQuerySet(models.QuerySet):
+    def public(self) -> CaseQuerySet:
+        return self.filter(campaign__status__in=[Campaign.Status.PUBLISHED, Campaign.Status.ARCHIVED])
+
+
+class Case(models.Model):
+    """A person or group at risk that an edition puts forward."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        GOOD_NEWS = "good_news", _("Good news")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="cases", verbose_name=_("campaign"))
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"))
+    country = CountryField(_("country"))
+    role = models.CharField(_("role"), max_length=200, help_text=_("For example: journalist, student."))
+    photo = models.ImageField(_("photo"), upload_to="cases/", blank=True)
+    photo_alt = models.CharField(
+        _("photo description"), max_length=300, blank=True, help_text=_("What the photo shows, for screen readers.")
+    )
+    summary = models.TextField(_("short story"), max_length=600)
+    story = models.TextField(_("long story"), blank=True)
+    ask = models.TextField(_("the ask"), help_text=_("What the authority is asked to do."))
+    authority = models.CharField(_("authority to write to"), max_length=300)
+    authority_address = models.TextField(_("postal address of the authority"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    outcome = models.TextField(_("outcome"), blank=True, help_text=_("The good news, shown in a banner."))
+    outcome_date = models.DateField(_("date of the outcome"), null=True, blank=True)
+    goal = models.PositiveIntegerField(_("goal (actions)"), default=100_000)
+    closes_at = models.DateTimeField(
+        _("closes at"), null=True, blank=True, help_text=_("Leave empty to close with the campaign.")
+    )
+    display_order = models.PositiveSmallIntegerField(_("display order"), default=0)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["display_order", "name"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "slug"], name="case_slug_unique_in_campaign")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaign:case", kwargs={"campaign": self.campaign.slug, "slug": self.slug})
+
+    @property
+    def initials(self) -> str:
+        """Shown in place of a photo when there is none."""
+        words = [w for w in self.name.replace("-", " ").split() if w[:1].isalpha()]
+        return "".join(w[0] for w in words[:2]).upper()
+
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
+        """Whether supporters can act for this case now: its campaign is open and the case is not closed."""
+        now = now or timezone.now()
+        if self.closes_at is not None and now >= self.closes_at:
+            return False
+        return self.campaign.is_open(now)
+
+
+class ActionKind(models.TextChoices):
+    """The kinds of action the marathon counts (the words organizers use in their spreadsheets)."""
+
+    SIGNATURE = "signature", _("Petition signature")
+    LETTER = "letter", _("Letter")
+    POSTCARD = "postcard", _("Postcard")
+    DRAWING = "drawing", _("Drawing")
+    EMAIL = "email", _("Email")
+    TWEET = "tweet", _("Tweet")
+
+
+class ActionSource(models.TextChoices):
+    ONLINE = "online", _("Online")
+    PAPER = "paper", _("Paper")
+    EVENT = "event", _("Event")
+
+
+class Tally(models.Model):
+    """How many actions of one kind, from one source and country, counted for a case on one day.
+
+    The one ledger every count in Plume flows through. Rows are only written by `campaign.ledger`.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tallies", verbose_name=_("case"))
+    kind = models.CharField(_("kind of action"), max_length=16, choices=ActionKind.choices)
+    source = models.CharField(_("source"), max_length=16, choices=ActionSource.choices)
+    # Empty when the country is not known.
+    country = CountryField(_("country"), blank=True)
+    day = models.DateField(_("day"))
+    count = models.BigIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "source", "country", "day"], name="tally_one_row_per_key")
+        ]
+        permissions = [("export_totals", _("Can see the dashboard and export totals"))]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind}/{self.source} {self.country or '-'} {self.day}: {self.count}"

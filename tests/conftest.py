@@ -1,0 +1,361 @@
+"""Shared fixtures: the real parts (PostgreSQL, Redis, a Celery worker, an SMTP server, Chromium) and
+named personas.
+
+A missing part is an error that says how to get it, never a skipped test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the same tests are
+# still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            "The tests run on PostgreSQL, as production does. Run them with `make test`, or set "
+            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/plume (start PostgreSQL with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`)."
+        )
+    if not settings.REDIS_URL:
+        raise pytest.UsageError(
+            "The tests need Redis: run them with `make test`, or set REDIS_URL=redis://127.0.0.1:6379/1 "
+            '(start Redis with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""`).'
+        )
+    import psycopg2
+    import redis
+
+    db = settings.DATABASES["default"]
+    try:
+        psycopg2.connect(
+            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"], dbname="postgres"
+        ).close()
+    except psycopg2.OperationalError as exc:
+        raise pytest.UsageError(
+            f"PostgreSQL is not reachable at {db['HOST']}:{db['PORT']} ({exc}). Start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or run `.ci/run`, "
+            "which installs and starts it."
+        ) from exc
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        raise pytest.UsageError(
+            f"Redis is not reachable at {settings.REDIS_URL} ({exc}). Start it with "
+            '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`, '
+            "or run `.ci/run`, which installs and starts it."
+        ) from exc
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
+    """Fast settings that do not change behaviour, and a clean cache for every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+# --- Data and personas -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_campaign(db):
+    """The Write for Rights 2020 campaign with its ten cases, open now."""
+    from campaign.models import Campaign
+
+    call_command("seed_demo", verbosity=0)
+    return Campaign.objects.get(slug="write-for-rights-2020")
+
+
+@pytest.fixture
+def case(demo_campaign):
+    """Khaled Drareni's case, open for action."""
+    return demo_campaign.cases.get(slug="khaled-drareni")
+
+
+def _staff(django_user_model, username: str, group: str | None, superuser: bool = False):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(
+        username=username, password="correct horse battery", is_staff=True, is_superuser=superuser
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def moderator(db, django_user_model):
+    """Staff in the Moderators group: reads and moderates letters, nothing else."""
+    return _staff(django_user_model, "moderator", "Moderators")
+
+
+@pytest.fixture
+def organizer(db, django_user_model):
+    """Staff in the Organizers group: cases, totals and exports; no letter moderation."""
+    return _staff(django_user_model, "organizer", "Organizers")
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return _staff(django_user_model, "root", None, superuser=True)
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
+def organizer_client(client, organizer):
+    client.force_login(organizer)
+    return client
+
+
+# --- A real SMTP server on loopback -------------------------------------------------------------------
+
+
+class Mailbox:
+    """What the loopback SMTP server received, as parsed messages."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self._lock = threading.Condition()
+
+    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+        with self._lock:
+            self.messages.append(message_from_bytes(data, policy=policy.default))
+            self.envelopes.append((mail_from, list(rcpt_tos)))
+            self._lock.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
+        """Wait until at least `count` messages arrived; fail with what did arrive otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"Expected {count} mails within {timeout}s, got {len(self.messages)}")
+                self._lock.wait(left)
+            return list(self.messages)
+
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html_of(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("html",)).get_content()
+
+    @property
+    def smtp_url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[Mailbox]:
+    """An aiosmtpd server on 127.0.0.1; Django in this process sends to it over SMTP."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox(free_port())
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+            mailbox.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mailbox.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+# --- A real Celery worker -----------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen, log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as a crash or OOM would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def worker_env(mailbox: Mailbox | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess that must see this test run's database (data committed by tests
+    that use `transactional_db` or `live_server`) and Redis."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if mailbox is not None:
+        env["EMAIL_URL"] = mailbox.smtp_url
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real `celery -A campaign worker` processes on this run's Redis and test database.
+
+    `start_worker(mailbox=smtp_server, concurrency=1)`; every worker started is stopped at the end.
+    The queue is purged first so that no message of an earlier run is picked up.
+    """
+    from campaign.celery import app
+
+    app.control.purge()
+    started: list[WorkerProcess] = []
+
+    def start(mailbox: Mailbox | None = None, concurrency: int = 1, name: str = "", **extra_env: str) -> WorkerProcess:
+        name = name or f"w{len(started)}"
+        log_path = tmp_path / f"worker-{name}.log"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "campaign",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=worker_env(mailbox, **extra_env),
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        worker = WorkerProcess(process, log_path)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while "ready." not in worker.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"The Celery worker did not start:\n{worker.log()}")
+            time.sleep(0.2)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30, interval: float = 0.2, message: str = ""):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"Condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+# --- Chromium through Playwright ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright. Never a downloaded browser."""
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is needed for the browser tests and was not found at {CHROMIUM}. "
+            "Install it with `apt-get update && apt-get install -y chromium` (or run `.ci/run`), "
+            "or point CHROMIUM_PATH at it.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    """A fresh browser context (no cookies) and page; a screenshot is kept in the test's tmp_path on failure."""
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
