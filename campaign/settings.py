@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,9 @@ SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=SITE_IS_HTTPS)
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only behind a proxy that sets this header itself: otherwise clients could claim to be on HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front of Plume append to X-Forwarded-For: rate limits count the address the
+# nearest untrusted hop reports. 0 trusts no header (Plume faces the internet directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -243,3 +247,68 @@ LOGGING = {
 
 # How long the public totals stay cached: pages and the JSON endpoint are at most this old.
 TOTALS_CACHE_SECONDS = env.int("TOTALS_CACHE_SECONDS", default=10)
+
+# --- Organizers: offline reports, exports, open data (campaign/services.py, exports.py, staff_views.py) ---
+# How long an export file stays downloadable before the hourly cleanup deletes it.
+EXPORT_FILES_KEEP_HOURS = env.int("EXPORT_FILES_KEEP_HOURS", default=24)
+# An export writes its progress to its ExportJob row every this many rows.
+EXPORT_PROGRESS_EVERY_ROWS = env.int("EXPORT_PROGRESS_EVERY_ROWS", default=5000)
+# Requests per minute and IP address to the public open-data JSON (/api/v1/totals); more get a 429.
+OPEN_DATA_RATE_LIMIT_PER_MINUTE = env.int("OPEN_DATA_RATE_LIMIT_PER_MINUTE", default=60)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "delete-expired-exports": {"task": "campaign.tasks.delete_expired_exports", "schedule": 3600.0},
+        "reconcile-offline-reports": {
+            "task": "campaign.tasks.reconcile_offline_reports",
+            "schedule": crontab(hour=3, minute=40),
+        },
+    }
+)
+
+# --- Petitions (petitions/, docs/petitions.md) ----------------------------------------------------------
+# A form sent faster than this after it was shown is stored flagged (a bot); benchmarks set it to 0.
+PETITION_MIN_SECONDS_TO_FILL = env.int("PETITION_MIN_SECONDS_TO_FILL", default=3)
+# Signing attempts per IP address and window; more get a friendly 429 page and nothing is stored.
+PETITION_IP_RATE_LIMIT = env.int("PETITION_IP_RATE_LIMIT", default=30)
+PETITION_IP_RATE_WINDOW_SECONDS = env.int("PETITION_IP_RATE_WINDOW_SECONDS", default=600)
+# Signatures per email domain and window, except the big providers below that many real people share.
+PETITION_DOMAIN_RATE_LIMIT = env.int("PETITION_DOMAIN_RATE_LIMIT", default=120)
+PETITION_DOMAIN_RATE_WINDOW_SECONDS = env.int("PETITION_DOMAIN_RATE_WINDOW_SECONDS", default=60)
+PETITION_RATE_LIMIT_EXEMPT_DOMAINS = env.list(
+    "PETITION_RATE_LIMIT_EXEMPT_DOMAINS",
+    default=[
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+        "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de", "orange.fr",
+        "free.fr", "laposte.net", "wanadoo.fr", "sfr.fr", "hotmail.fr", "yahoo.fr", "outlook.fr",
+    ],
+)  # fmt: skip
+# "Already signed" / "new link" mails one address can trigger through the form, per petition.
+PETITION_REPEAT_MAILS_MAX = env.int("PETITION_REPEAT_MAILS_MAX", default=3)
+# How long a confirmation link works; a signature still unconfirmed after PETITION_UNCONFIRMED_DAYS is deleted.
+PETITION_CONFIRM_LINK_DAYS = env.int("PETITION_CONFIRM_LINK_DAYS", default=7)
+PETITION_UNCONFIRMED_DAYS = env.int("PETITION_UNCONFIRMED_DAYS", default=14)
+# Signers' network addresses are blanked after this many days (rate limits and fraud review only).
+PETITION_IP_RETENTION_DAYS = env.int("PETITION_IP_RETENTION_DAYS", default=7)
+# Confirmation mails claimed per batch (one SMTP connection), and how long one task keeps sending batches.
+PETITION_MAIL_BATCH_SIZE = env.int("PETITION_MAIL_BATCH_SIZE", default=200)
+PETITION_MAIL_TASK_SECONDS = env.int("PETITION_MAIL_TASK_SECONDS", default=20)
+# How often beat sends the confirmations and folds confirmed signatures into the totals.
+PETITION_MAIL_INTERVAL_SECONDS = env.float("PETITION_MAIL_INTERVAL_SECONDS", default=5.0)
+PETITION_ROLLUP_INTERVAL_SECONDS = env.float("PETITION_ROLLUP_INTERVAL_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Expiring: when workers are busy, a run that waited longer than the interval is dropped, not piled up.
+        "petitions-send-confirmations": {
+            "task": "petitions.tasks.send_confirmations",
+            "schedule": PETITION_MAIL_INTERVAL_SECONDS,
+            "options": {"expires": PETITION_MAIL_INTERVAL_SECONDS},
+        },
+        "petitions-count-signatures": {
+            "task": "petitions.tasks.count_signatures",
+            "schedule": PETITION_ROLLUP_INTERVAL_SECONDS,
+            "options": {"expires": PETITION_ROLLUP_INTERVAL_SECONDS},
+        },
+        "petitions-forget-old-data": {"task": "petitions.tasks.forget_old_data", "schedule": 3600.0},
+        "petitions-reconcile": {"task": "petitions.tasks.reconcile_signatures", "schedule": crontab(hour=3, minute=5)},
+    }
+)

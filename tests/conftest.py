@@ -194,7 +194,7 @@ def smtp_server(settings) -> Iterator[Mailbox]:
     mailbox = Mailbox(free_port())
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        async def handle_DATA(self, server, session, envelope):
             mailbox.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
             return "250 OK"
 

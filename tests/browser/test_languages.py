@@ -1,0 +1,33 @@
+"""In Chromium: open the home page, open a case, switch to Arabic and get a right-to-left page."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_reads_a_case_and_switches_to_arabic(live_server, page, tmp_path):
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    page.goto(live_server.url + "/en/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".plume-case-card").count() == 10
+
+    page.get_by_role("link", name="Khaled Drareni").click()
+    page.wait_for_url("**/en/write-for-rights-2020/khaled-drareni/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Khaled Drareni"
+
+    page.locator("button[name=language][value=ar]").click()
+    page.wait_for_url("**/ar/write-for-rights-2020/khaled-drareni/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert page.get_by_role("heading", name="ما نطالب به").is_visible()
+    # The RTL stylesheet really applies: the body's computed direction is right-to-left.
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    page.screenshot(path=str(tmp_path / "case-ar.png"), full_page=True)
+
+    page.locator("button[name=language][value=fr]").click()
+    page.wait_for_url("**/fr/write-for-rights-2020/khaled-drareni/")
+    assert page.get_by_role("heading", name="Ce que nous demandons").is_visible()

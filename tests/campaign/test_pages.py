@@ -1,0 +1,119 @@
+"""The public pages: the campaign home, a case page, the 404 page, and the three languages."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from campaign import ledger
+from campaign.models import ActionKind, ActionSource, Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_redirects_the_root_to_a_language(client):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 302
+    assert response["Location"] == "/fr/"
+
+
+def test_it_lists_the_ten_cases_on_the_home_page(client, demo_campaign):
+    response = client.get("/en/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Write for Rights 2020" in html
+    assert len(response.context["cases"]) == 10
+    assert html.count('class="card h-100 plume-case-card"') == 10
+    for case in demo_campaign.cases.all():
+        assert f'href="{case.get_absolute_url()}"' in html
+    assert "Algeria" in html
+
+
+def test_it_shows_a_case_with_its_story_ask_and_good_news(client, case):
+    response = client.get("/en/write-for-rights-2020/khaled-drareni/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Khaled Drareni</h1>" in html
+    assert "Release him and drop all charges." in html
+    assert "President of the People&#x27;s Democratic Republic of Algeria" in html
+    assert "plume-good-news" in html and "Released conditionally in February 2021." in html
+
+
+def test_it_shows_the_live_total_and_the_goal(client, case):
+    ledger.add_to_tallies(
+        [(ledger.TallyKey(case.pk, ActionKind.SIGNATURE, ActionSource.ONLINE, "FR", datetime.date(2020, 12, 1)), 1234)]
+    )
+    ledger.refresh_totals()
+    response = client.get(case.get_absolute_url())
+    assert f"<strong data-total-for=\"{case.pk}\">1,234</strong>" in response.content.decode()
+    assert "Goal: 100,000 actions" in response.content.decode()
+
+
+def test_it_serves_the_home_page_in_french_and_arabic(client, demo_campaign):
+    french = client.get("/fr/").content.decode()
+    assert '<html lang="fr" dir="ltr">' in french
+    assert "Écrire pour les droits 2020" in french
+    assert "journaliste" in french
+
+    arabic = client.get("/ar/write-for-rights-2020/khaled-drareni/").content.decode()
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert "bootstrap.rtl.min.css" in arabic
+    assert "ما نطالب به" in arabic
+    assert "أطلقوا سراحه" in arabic
+
+
+def test_it_falls_back_to_the_default_language_for_untranslated_texts(client, case):
+    case.summary_fr = ""
+    case.save()
+    html = client.get(f"/fr{case.get_absolute_url()[3:]}").content.decode()
+    assert "Journalist who covered the street protests" in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/en/write-for-rights-2020/nobody/", "/en/no-such-campaign/", "/fr/no-such-campaign/khaled-drareni/"],
+)
+def test_it_answers_unknown_slugs_with_the_404_page(client, demo_campaign, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode() or "Page introuvable" in response.content.decode()
+
+
+def test_it_hides_draft_campaigns(client, demo_campaign):
+    demo_campaign.status = Campaign.Status.DRAFT
+    demo_campaign.save()
+    assert client.get("/en/").status_code == 404
+    assert client.get("/en/write-for-rights-2020/khaled-drareni/").status_code == 404
+
+
+def test_it_says_when_the_campaign_is_closed(client, demo_campaign):
+    demo_campaign.closes_at = timezone.now() - datetime.timedelta(days=1)
+    demo_campaign.opens_at = demo_campaign.closes_at - datetime.timedelta(days=40)
+    demo_campaign.save()
+    assert "This campaign is closed." in client.get("/en/").content.decode()
+
+
+def test_it_escapes_case_texts(client, case):
+    case.summary_en = '<script>alert("x")</script>'
+    case.save()
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_it_loads_nothing_from_another_site(client, demo_campaign):
+    html = client.get("/en/").content.decode()
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert "https://" not in html
+
+
+def test_it_serves_the_home_page_in_a_fixed_number_of_queries(client, demo_campaign, django_assert_max_num_queries):
+    ledger.refresh_totals()
+    with django_assert_max_num_queries(2):
+        assert client.get("/en/").status_code == 200
+
+
+def test_it_serves_the_privacy_notice(client):
+    assert "Privacy notice" in client.get("/en/privacy/").content.decode()

@@ -1,0 +1,80 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-" + "z" * 20,
+    "SITE_URL": "https://plume.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/plume",
+    "REDIS_URL": "redis://127.0.0.1:6379/1",
+    "EMAIL_URL": "smtp://127.0.0.1:2525",
+}
+SHOW = (
+    "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({k: getattr(s, k) "
+    "for k in ['DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', "
+    "'ALLOWED_HOSTS', 'CSRF_TRUSTED_ORIGINS', 'EMAIL_BACKEND', 'EMAIL_PORT', 'CELERY_BROKER_URL']}))"
+)
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION, "ALLOWED_HOSTS", "TEST_DATABASE_NAME"}}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "campaign.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_it_passes_the_deployment_checklist_with_production_variables():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_turns_https_settings_on_for_an_https_site():
+    result = run(["-c", SHOW], **PRODUCTION)
+    shown = json.loads(result.stdout)
+    assert shown["SECURE_SSL_REDIRECT"] and shown["SESSION_COOKIE_SECURE"] and shown["CSRF_COOKIE_SECURE"]
+    assert shown["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert shown["ALLOWED_HOSTS"] == ["plume.example.org"]
+    assert shown["CSRF_TRUSTED_ORIGINS"] == ["https://plume.example.org"]
+    assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend" and shown["EMAIL_PORT"] == 2525
+    assert shown["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/1"
+
+
+def test_it_turns_https_settings_off_for_a_plain_http_site():
+    result = run(["-c", SHOW], **{**PRODUCTION, "SITE_URL": "http://127.0.0.1:8000"})
+    shown = json.loads(result.stdout)
+    assert not shown["SECURE_SSL_REDIRECT"] and not shown["SESSION_COOKIE_SECURE"]
+    assert shown["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run(["manage.py", "check"], **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_refuses_to_start_without_a_site_url_when_debug_is_off():
+    result = run(["manage.py", "check"], **{**PRODUCTION, "SITE_URL": ""})
+    assert result.returncode != 0
+    assert "SITE_URL must be set when DEBUG is off" in result.stderr
+
+
+def test_it_uses_the_embedded_default_with_no_settings(tmp_path):
+    result = run(["-c", SHOW], PLUME_VAR_DIR=str(tmp_path))
+    shown = json.loads(result.stdout)
+    assert shown["DEBUG"] is True
+    assert shown["CELERY_BROKER_URL"] == "filesystem://"
+    assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
