@@ -175,3 +175,138 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.kind}/{self.source} {self.country or '-'} {self.day}: {self.count}"
+
+
+# --- Organizers: offline reports and exports ----------------------------------------------------------
+
+
+class OfflineReportQuerySet(models.QuerySet):
+    def current(self) -> OfflineReportQuerySet:
+        """The latest revision of each report: what the ledger counts."""
+        return self.filter(is_current=True)
+
+
+class OfflineReport(models.Model):
+    """Actions counted away from the site that an organizer reports afterwards ("our school wrote 240 letters
+    for Khaled Drareni on 10 December").
+
+    Never edited in place: a correction is a new revision that supersedes this one, so the history of who
+    said what, and when, stays. Only current revisions are counted in the ledger (source "event"). Written
+    only through `campaign.services.record_offline_report` / `correct_offline_report`.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offline_reports", verbose_name=_("case"))
+    kind = models.CharField(_("kind of action"), max_length=16, choices=ActionKind.choices)
+    # Empty when the country is not known.
+    country = CountryField(_("country"), blank=True)
+    day = models.DateField(_("day of the actions"))
+    count = models.PositiveIntegerField(_("number of actions"), help_text=_("Zero withdraws the report."))
+    event_name = models.CharField(
+        _("event or organisation"), max_length=200, blank=True, help_text=_("For example: Lycée Victor Hugo, Lyon.")
+    )
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("corrects"),
+    )
+    is_current = models.BooleanField(_("current revision"), default=True)
+
+    objects = OfflineReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("offline report")
+        verbose_name_plural = _("offline reports")
+        ordering = ["-entered_at"]
+        indexes = [models.Index(fields=["is_current", "kind"], name="offlinereport_current_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_kind_display()} · {self.day}: {self.count}"
+
+    def revisions(self) -> list[OfflineReport]:
+        """This revision and every earlier one it corrects, newest first."""
+        chain, report = [], self
+        while report is not None:
+            chain.append(report)
+            report = report.supersedes
+        return chain
+
+
+def _export_expiry() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS)
+
+
+class ExportJob(models.Model):
+    """An export of the totals that a worker writes to a private file, reporting its progress on this row.
+
+    Seen and downloaded only by people who may export totals (the requester and the other organizers);
+    the file is deleted when it expires.
+    """
+
+    class Kind(models.TextChoices):
+        BY_DAY = "by_day", _("Totals by case, kind of action, source, country and day")
+        BY_CASE = "by_case", _("Summary per case and kind of action")
+        BY_COUNTRY = "by_country", _("Summary per country and kind of action")
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV")
+        XLSX = "xlsx", _("Excel (XLSX)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
+    )
+    kind = models.CharField(_("export"), max_length=16, choices=Kind.choices)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    # Empty: every campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("campaign")
+    )
+    # Headers and labels are written in the language of the person who asked.
+    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress_done = models.BigIntegerField(_("rows written"), default=0)
+    progress_total = models.BigIntegerField(_("rows to write"), default=0)
+    # Relative to PRIVATE_MEDIA_ROOT: never reachable by a public URL.
+    file = models.CharField(_("file"), max_length=255, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), default=_export_expiry)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_format_display()}) #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def download_name(self) -> str:
+        return f"plume-{self.kind.replace('_', '-')}-{self.created:%Y%m%d-%H%M}.{self.format}"

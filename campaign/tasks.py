@@ -14,3 +14,11 @@ BEAT_TICK_KEY = "health:beat-tick"
 def beat_tick() -> None:
     """Sent by beat every few seconds and run by a worker: /healthz reads its time to tell both are alive."""
     cache.set(BEAT_TICK_KEY, time.time(), None)
+
+
+@shared_task(ignore_result=True)
+def reconcile_offline_reports() -> None:
+    """Nightly: make the "event" tallies exactly the sum of current offline reports."""
+    from .services import reconcile_offline_reports as reconcile
+
+    reconcile()
