@@ -47,7 +47,7 @@ def test_it_shows_the_live_total_and_the_goal(client, case):
     )
     ledger.refresh_totals()
     response = client.get(case.get_absolute_url())
-    assert f"<strong data-total-for=\"{case.pk}\">1,234</strong>" in response.content.decode()
+    assert f'<strong data-total-for="{case.pk}">1,234</strong>' in response.content.decode()
     assert "Goal: 100,000 actions" in response.content.decode()
 
 
