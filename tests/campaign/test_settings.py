@@ -25,7 +25,9 @@ SHOW = (
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION, "ALLOWED_HOSTS", "TEST_DATABASE_NAME"}}
+    # The test run itself sets variables (DJANGO_ALLOW_ASYNC_UNSAFE for Playwright) that production must not.
+    dropped = {*PRODUCTION, "ALLOWED_HOSTS", "TEST_DATABASE_NAME", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
