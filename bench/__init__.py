@@ -1,0 +1,1 @@
+"""The benchmark harness (`make bench`). Nothing here is imported unless PLUME_BENCH_BASELINE=1."""

@@ -1,0 +1,184 @@
+"""Print the summary of one bench/run as Markdown, from the JSON files it left in its results folder.
+
+    python bench/report.py bench/results/<run>
+
+Each figure stands next to the baseline measured in the same run, with the project's target beside it.
+Missing files (a stage that was skipped or failed) show as "not measured".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def load(run: Path, name: str) -> dict | None:
+    path = run / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ok_responses(result: dict) -> int:
+    """Responses a browser would count as success: 2xx, and 3xx (the sign view redirects after a POST)."""
+    return sum(n for code, n in result.get("statuses", {}).items() if 200 <= int(code) < 400)
+
+
+def verdict(passed: bool) -> str:
+    return "met" if passed else "**not met**"
+
+
+def http_table(rows: list[tuple[str, dict | None]]) -> list[str]:
+    lines = [
+        "| path | requests | req/s | p50 ms | p99 ms | max ms | statuses | socket errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for label, r in rows:
+        if r is None:
+            lines.append(f"| {label} | not measured | | | | | | |")
+            continue
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(r["statuses"].items())) or "none"
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items() if v) or "none"
+        lines.append(
+            f"| {label} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['max_ms']:.1f} | {statuses} | {errors} |"
+        )
+    return lines
+
+
+def cache_section(run: Path) -> list[str]:
+    case_page, totals_json = load(run, "case_page"), load(run, "totals_json")
+    before, mid, after = (load(run, n) for n in ("db_before_case_page", "db_after_case_page", "db_after_totals_json"))
+    lines = ["### Case page and JSON totals (warm cache)", ""]
+    lines += http_table([("case page", case_page), ("/api/totals", totals_json)])
+    lines.append("")
+    if before and mid and after:
+        lines += [
+            "| path | database transactions during the run | per 1,000 requests | rows read |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        # Each statistics reading is itself one transaction, counted by the next reading.
+        for label, r, a, b in (("case page", case_page, before, mid), ("/api/totals", totals_json, mid, after)):
+            xact = b["xact_commit"] - a["xact_commit"] - 1
+            rows = (b["tup_returned"] - a["tup_returned"]) + (b["tup_fetched"] - a["tup_fetched"])
+            per_k = 1000 * xact / r["requests"] if r and r["requests"] else float("nan")
+            lines.append(f"| {label} | {xact} | {per_k:.2f} | {rows} |")
+        lines += [
+            "",
+            "No worker or beat runs during these two measurements, so every transaction counted comes from the",
+            "web processes. The totals are cached for TOTALS_CACHE_SECONDS (10 s), so a few recomputations per",
+            "run are expected; anything close to one per request means the page queries the database itself.",
+        ]
+    return [*lines, ""]
+
+
+def signing_section(run: Path) -> list[str]:
+    baseline, sign = load(run, "baseline"), load(run, "sign")
+    lines = ["### Signing against the baseline (a bare view inserting one row)", ""]
+    lines += http_table([("baseline: bare insert", baseline), ("petition sign view", sign)])
+    lines.append("")
+    rows = load(run, "sign_rows")
+    if rows:
+        lines.append(
+            f"Rows stored by the sign run: {rows.get('stored', '?')} "
+            f"(of which flagged as suspicious: {rows.get('flagged', '?')}; "
+            f"successful responses: {ok_responses(sign) if sign else '?'})."
+        )
+        lines.append("")
+    if baseline and sign:
+        ratio = sign["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+        lines += [
+            "| target | reached | |",
+            "| --- | --- | --- |",
+            f"| signing >= 0.4 x baseline | {ratio:.2f} x | {verdict(ratio >= 0.4)} |",
+            f"| >= 500 signatures/s | {sign['rps']:.0f}/s | {verdict(sign['rps'] >= 500)} |",
+            f"| p99 < 100 ms | {sign['p99_ms']:.1f} ms | {verdict(sign['p99_ms'] < 100)} |",
+        ]
+        bad = sum(n for code, n in sign["statuses"].items() if int(code) >= 400)
+        if bad:
+            lines.append(f"\n**{bad} sign responses were errors (4xx/5xx): the rate above counts them.**")
+    return [*lines, ""]
+
+
+def e2e_section(run: Path) -> list[str]:
+    e2e, baseline = load(run, "e2e"), load(run, "baseline")
+    confirm = load(run, "e2e_confirm")
+    lines = ["### End to end: signed, mailed, confirmed, counted", ""]
+    if not e2e:
+        return [*lines, "Not measured.", ""]
+    per_hour = 3600 * e2e["counted"] / e2e["total_s"] if e2e["total_s"] else 0
+    lines += [
+        "| stage | seconds |",
+        "| --- | ---: |",
+        f"| insert {e2e['signatures']} signatures through the sign view | {e2e['insert_s']} |",
+        f"| then wait until the SMTP sink has every confirmation mail | {e2e['mail_wait_s']} |",
+        f"| then POST every confirmation link (wrk) | {e2e['confirm_s']} |",
+        f"| then wait until the ledger counts them | {e2e['count_wait_s']} |",
+        f"| **total** | **{e2e['total_s']}** |",
+        "",
+        f"Counted in the ledger: {e2e['counted']} of {e2e['signatures']}.",
+    ]
+    if confirm:
+        lines.append(
+            f"Confirmations: {confirm['rps']:.0f}/s, p99 {confirm['p99_ms']:.1f} ms, statuses {confirm['statuses']}."
+        )
+    lines.append("")
+    lines.append("| | per hour | |")
+    lines.append("| --- | ---: | --- |")
+    lines.append(f"| end to end | {per_hour:,.0f} | target >= 1,000,000: {verdict(per_hour >= 1_000_000)} |")
+    if baseline:
+        base_h = baseline["rps"] * 3600
+        lines.append(f"| baseline (insert only) | {base_h:,.0f} | end to end = {per_hour / base_h:.2f} x baseline |")
+    return [*lines, ""]
+
+
+def export_section(run: Path) -> list[str]:
+    export = load(run, "export")
+    lines = ["### Exports against psql's \\copy of the same rows", ""]
+    if not export:
+        return [*lines, "Not measured (see run.log).", ""]
+    lines += [
+        "| export | rows | seconds | rows/s | \\copy s | \\copy rows/s | export / \\copy | peak memory MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for e in export["exports"]:
+        for r in e["runs"]:
+            lines.append(
+                f"| {e['name']} | {r['exported_rows']:,} | {r['export_s']} | {r['export_rows_per_s']:,.0f} "
+                f"| {r['copy_s']} | {r['copy_rows_per_s']:,.0f} | {r['ratio']:.2f} | {r['peak_rss_mib']:.0f} |"
+            )
+    lines.append("")
+    for e in export["exports"]:
+        small, big = e["runs"][0], e["runs"][-1]
+        # A process that held the rows would grow by tens of MiB per 100,000 rows; a few MiB is noise.
+        flat = big["peak_rss_mib"] <= small["peak_rss_mib"] + 10
+        lines.append(
+            f"- {e['name']}: `{e['function']}`. At least half the speed of \\copy: {verdict(big['ratio'] >= 0.5)} "
+            f"({big['ratio']:.2f}). Peak memory the same for {small['exported_rows']:,} and "
+            f"{big['exported_rows']:,} rows: {verdict(flat)} ({small['peak_rss_mib']:.0f} and "
+            f"{big['peak_rss_mib']:.0f} MiB, Django included)."
+        )
+    return [*lines, ""]
+
+
+def main() -> None:
+    run = Path(sys.argv[1])
+    setup = load(run, "setup") or {}
+    lines = [
+        f"## bench/run {setup.get('run', run.name)}",
+        "",
+        f"Commit {setup.get('commit', '?')}, {setup.get('cores', '?')} cores, PostgreSQL {setup.get('postgres', '?')}, "
+        f"QUICK={setup.get('quick', '?')}: {setup.get('duration_s', '?')} s per wrk measurement, "
+        f"{setup.get('connections', '?')} connections (wrk, 1 thread), gunicorn {setup.get('web_workers', '?')} sync "
+        f"workers, Celery worker concurrency {setup.get('worker_concurrency', '?')}. wrk, gunicorn, PostgreSQL, Redis, "
+        "the worker and the SMTP sink share the same cores.",
+        "",
+    ]
+    lines += cache_section(run) + signing_section(run) + e2e_section(run) + export_section(run)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
