@@ -7,6 +7,8 @@ import time
 from celery import shared_task
 from django.core.cache import cache
 
+from . import exports, services
+
 BEAT_TICK_KEY = "health:beat-tick"
 
 
@@ -19,6 +21,16 @@ def beat_tick() -> None:
 @shared_task(ignore_result=True)
 def reconcile_offline_reports() -> None:
     """Nightly: make the "event" tallies exactly the sum of current offline reports."""
-    from .services import reconcile_offline_reports as reconcile
+    services.reconcile_offline_reports()
 
-    reconcile()
+
+@shared_task(ignore_result=True)
+def run_export(job_id: int) -> None:
+    """Write an export's file (enqueued by campaign.exports.request_export after commit)."""
+    exports.run_export(job_id)
+
+
+@shared_task(ignore_result=True)
+def delete_expired_exports() -> None:
+    """Hourly: delete expired export files."""
+    exports.delete_expired_exports()

@@ -1,0 +1,298 @@
+"""Exports of the ledger's totals as CSV and XLSX, written by a worker to a private file.
+
+`request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
+streams the rows from a server-side cursor straight into the file (memory stays flat however many rows
+there are) and writes its progress on the job row, which the export page polls. `delete_expired_exports`
+removes the files when they expire. Every text cell is neutralised against spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_countries import countries
+from openpyxl import Workbook
+
+from .models import ActionKind, ActionSource, Campaign, Case, ExportJob, Tally
+
+log = logging.getLogger(__name__)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_SIZE = 5000
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe; others pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def exports_dir() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT) / "exports"
+
+
+def export_path(job: ExportJob) -> Path | None:
+    """The job's file on disk, or None when there is none (never outside the exports directory)."""
+    if not job.file:
+        return None
+    root = exports_dir().resolve()
+    path = (Path(settings.PRIVATE_MEDIA_ROOT) / job.file).resolve()
+    return path if path.parent == root and path.is_file() else None
+
+
+# --- What each export contains ------------------------------------------------------------------------------
+
+
+class _Labels:
+    """Names shown in the cells, looked up once per export rather than once per row."""
+
+    def __init__(self) -> None:
+        # Evaluated now, in the requester's language: spreadsheets take plain strings, not lazy ones.
+        self.kinds = {value: str(label) for value, label in ActionKind.choices}
+        self.sources = {value: str(label) for value, label in ActionSource.choices}
+        self.cases = {c.pk: c for c in Case.objects.select_related("campaign")}
+        self._countries: dict[str, str] = {}
+
+    def country(self, code: str) -> str:
+        if code not in self._countries:
+            self._countries[code] = str(countries.name(code)) if code else _("Unknown")
+        return self._countries[code]
+
+    def case(self, case_id: int) -> tuple[str, str]:
+        case = self.cases.get(case_id)
+        return (str(case.campaign.name), case.name) if case else ("", str(case_id))
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    sheet_title: Callable[[], str]
+    header: Callable[[], list[str]]
+    queryset: Callable[[ExportJob], QuerySet]
+    row: Callable[[_Labels, tuple], list]
+
+
+def _tallies(job: ExportJob) -> QuerySet:
+    qs = Tally.objects.all()
+    if job.campaign_id:
+        qs = qs.filter(case__campaign_id=job.campaign_id)
+    return qs
+
+
+def _by_day_row(labels: _Labels, r: tuple) -> list:
+    case_id, kind, source, country, day, count = r
+    return [
+        *labels.case(case_id),
+        labels.kinds.get(kind, kind),
+        labels.sources.get(source, source),
+        country,
+        labels.country(country),
+        day,
+        count,
+    ]
+
+
+def _by_case_row(labels: _Labels, r: tuple) -> list:
+    case_id, kind, count = r
+    return [*labels.case(case_id), labels.kinds.get(kind, kind), count]
+
+
+def _by_country_row(labels: _Labels, r: tuple) -> list:
+    country, kind, count = r
+    return [country, labels.country(country), labels.kinds.get(kind, kind), count]
+
+
+EXPORTS: dict[str, ExportSpec] = {
+    ExportJob.Kind.BY_DAY: ExportSpec(
+        sheet_title=lambda: _("Totals by day"),
+        header=lambda: [
+            _("Campaign"),
+            _("Case"),
+            _("Kind of action"),
+            _("Source"),
+            _("Country code"),
+            _("Country"),
+            _("Day"),
+            _("Count"),
+        ],
+        # The ledger's own grain: one row per tally, straight from the table.
+        queryset=lambda job: (
+            _tallies(job)
+            .filter(count__gt=0)
+            .order_by("day", "case_id", "kind", "source", "country")
+            .values_list("case_id", "kind", "source", "country", "day", "count")
+        ),
+        row=_by_day_row,
+    ),
+    ExportJob.Kind.BY_CASE: ExportSpec(
+        sheet_title=lambda: _("Per case"),
+        header=lambda: [_("Campaign"), _("Case"), _("Kind of action"), _("Count")],
+        queryset=lambda job: (
+            _tallies(job)
+            .values("case_id", "kind")
+            .annotate(n=Sum("count"))
+            .filter(n__gt=0)
+            .order_by("case__campaign_id", "case__display_order", "case_id", "kind")
+            .values_list("case_id", "kind", "n")
+        ),
+        row=_by_case_row,
+    ),
+    ExportJob.Kind.BY_COUNTRY: ExportSpec(
+        sheet_title=lambda: _("Per country"),
+        header=lambda: [_("Country code"), _("Country"), _("Kind of action"), _("Count")],
+        queryset=lambda job: (
+            _tallies(job)
+            .values("country", "kind")
+            .annotate(n=Sum("count"))
+            .filter(n__gt=0)
+            .order_by("country", "kind")
+            .values_list("country", "kind", "n")
+        ),
+        row=_by_country_row,
+    ),
+}
+
+
+# --- Writers: one row at a time, nothing kept in memory -----------------------------------------------------
+
+
+class _CsvWriter:
+    def __init__(self, path: Path, sheet_title: str) -> None:
+        # The byte-order mark makes spreadsheets read the file as UTF-8 (case names in Arabic, French accents).
+        self._file = path.open("w", newline="", encoding="utf-8-sig")
+        self._csv = csv.writer(self._file)
+
+    def write(self, row: list) -> None:
+        self._csv.writerow(v.isoformat() if isinstance(v, datetime.date) else v for v in row)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _XlsxWriter:
+    def __init__(self, path: Path, sheet_title: str) -> None:
+        # write_only mode streams rows to a temporary file instead of building the sheet in memory.
+        self._path = path
+        self._book = Workbook(write_only=True)
+        # Sheet titles are at most 31 characters and cannot contain []:*?/\ .
+        self._sheet = self._book.create_sheet(title="".join(c for c in sheet_title if c not in "[]:*?/\\")[:31])
+
+    def write(self, row: list) -> None:
+        self._sheet.append(row)
+
+    def close(self) -> None:
+        self._book.save(self._path)
+
+
+WRITERS = {ExportJob.Format.CSV: _CsvWriter, ExportJob.Format.XLSX: _XlsxWriter}
+
+
+def iter_export_rows(job: ExportJob) -> Iterator[list]:
+    """The header, then every row of the export, neutralised. Rows come from a server-side cursor."""
+    spec = EXPORTS[job.kind]
+    labels = _Labels()
+    yield [neutralise(v) for v in spec.header()]
+    for r in spec.queryset(job).iterator(chunk_size=CHUNK_SIZE):
+        yield [neutralise(v) for v in spec.row(labels, r)]
+
+
+# --- Workflows ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_export(
+    *, requested_by: AbstractBaseUser, kind: str, format: str, campaign: Campaign | None = None, language: str = ""
+) -> ExportJob:
+    """Create an export job and hand it to a worker once the job row is committed."""
+    from .tasks import run_export as run_export_task
+
+    job = ExportJob.objects.create(
+        requested_by=requested_by,
+        kind=kind,
+        format=format,
+        campaign=campaign,
+        language=language or translation.get_language() or settings.LANGUAGE_CODE,
+    )
+    run_export_task.delay_on_commit(job.pk)
+    return job
+
+
+def run_export(job_id: int) -> ExportJob | None:
+    """Write the job's file, recording progress on the row. Called by the task; safe to call again for a job
+    whose worker died (it starts over). Returns None for a job that was deleted, finished or expired."""
+    claimed = ExportJob.objects.filter(
+        pk=job_id, status__in=[ExportJob.Status.PENDING, ExportJob.Status.RUNNING]
+    ).update(status=ExportJob.Status.RUNNING, progress_done=0, error="")
+    if not claimed:
+        return None
+    job = ExportJob.objects.get(pk=job_id)
+    directory = exports_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    # An unguessable name: even a misconfigured web server listing the directory would not give files away.
+    name = f"{job.pk}-{secrets.token_urlsafe(12)}.{job.format}"
+    partial = directory / f"{name}.part"
+    every = max(1, settings.EXPORT_PROGRESS_EVERY_ROWS)
+    done = 0
+    try:
+        with translation.override(job.language):
+            total = EXPORTS[job.kind].queryset(job).count()
+            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+            writer = WRITERS[job.format](partial, EXPORTS[job.kind].sheet_title())
+            try:
+                rows = iter_export_rows(job)
+                writer.write(next(rows))
+                for row in rows:
+                    writer.write(row)
+                    done += 1
+                    if done % every == 0:
+                        ExportJob.objects.filter(pk=job.pk).update(progress_done=done)
+            finally:
+                writer.close()
+        partial.rename(directory / name)
+    except Exception as exc:
+        log.exception("Export %s failed", job.pk)
+        partial.unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000], finished_at=timezone.now()
+        )
+        return None
+    now = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJob.Status.DONE,
+        file=f"exports/{name}",
+        progress_done=done,
+        progress_total=max(done, total),
+        finished_at=now,
+        expires_at=now + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def delete_expired_exports(now: datetime.datetime | None = None) -> int:
+    """Delete the files of expired exports and mark the jobs expired. Returns how many jobs expired."""
+    now = now or timezone.now()
+    expired = 0
+    for job in ExportJob.objects.filter(expires_at__lte=now).exclude(status=ExportJob.Status.EXPIRED):
+        path = export_path(job)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        # Conditional: a job that a worker is finishing right now keeps its status until the next run.
+        expired += ExportJob.objects.filter(pk=job.pk, status=job.status).update(
+            status=ExportJob.Status.EXPIRED, file=""
+        )
+    return expired

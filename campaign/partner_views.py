@@ -1,0 +1,136 @@
+"""For partner sites and open data: the public totals JSON and the embeddable counter.
+
+No personal data in either: only counts per case, kind of action and country, from the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.views.decorators.clickjacking import xframe_options_exempt
+
+from . import ledger
+from .abuse import client_ip, hit_rate_limit
+from .models import ActionKind, Case, Tally
+
+log = logging.getLogger(__name__)
+
+OPEN_DATA_CACHE_KEY = "opendata:totals:v1"
+OPEN_DATA_VERSION = 1
+# The key public JSON uses for tallies whose country is not known.
+UNKNOWN_COUNTRY = "unknown"
+
+
+def compute_open_data() -> dict:
+    """Totals per case, kind and country for every public case (two queries). Documented in docs/organizers.md."""
+    cases = list(Case.objects.public().select_related("campaign").order_by("campaign__opens_at", "display_order"))
+    by_country: dict[int, dict[str, dict[str, int]]] = {}
+    rows = (
+        Tally.objects.filter(case__in=[c.pk for c in cases])
+        .values("case_id", "kind", "country")
+        .annotate(n=Sum("count"))
+        .filter(n__gt=0)
+        .order_by()
+    )
+    for row in rows:
+        countries = by_country.setdefault(row["case_id"], {})
+        entry = countries.setdefault(row["country"] or UNKNOWN_COUNTRY, {})
+        entry[row["kind"]] = row["n"]
+    out = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for case in cases:
+            per_country = by_country.get(case.pk, {})
+            by_kind: dict[str, int] = {}
+            for kinds in per_country.values():
+                for kind, n in kinds.items():
+                    by_kind[kind] = by_kind.get(kind, 0) + n
+            out.append(
+                {
+                    "id": case.pk,
+                    "campaign": case.campaign.slug,
+                    "slug": case.slug,
+                    "name": case.name,
+                    "country": case.country.code,
+                    "url": settings.SITE_URL + case.get_absolute_url(),
+                    "goal": case.goal,
+                    "total": sum(by_kind.values()),
+                    "by_kind": by_kind,
+                    "by_country": {
+                        code: {"total": sum(kinds.values()), "by_kind": kinds}
+                        for code, kinds in sorted(per_country.items())
+                    },
+                }
+            )
+    return {
+        "version": OPEN_DATA_VERSION,
+        "generated_at": timezone.now().isoformat(),
+        "kinds": list(ActionKind.values),
+        "total": sum(c["total"] for c in out),
+        "cases": out,
+    }
+
+
+def open_data() -> dict:
+    """The open data, cached as long as the ledger's totals (TOTALS_CACHE_SECONDS)."""
+    try:
+        data = cache.get(OPEN_DATA_CACHE_KEY)
+    except Exception:
+        log.exception("Could not read the open data from the cache")
+        data = None
+    if data is None:
+        data = compute_open_data()
+        try:
+            cache.set(OPEN_DATA_CACHE_KEY, data, settings.TOTALS_CACHE_SECONDS)
+        except Exception:
+            log.exception("Could not store the open data in the cache")
+    return data
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def open_data_totals(request: HttpRequest) -> HttpResponse:
+    """GET /api/v1/totals: public totals per case, kind and country. Rate-limited per IP address."""
+    if request.method == "OPTIONS":
+        response = _cors(HttpResponse(status=204))
+        response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+    if request.method not in ("GET", "HEAD"):
+        response = _cors(JsonResponse({"error": "Only GET is allowed."}, status=405))
+        response["Allow"] = "GET, HEAD, OPTIONS"
+        return response
+    if hit_rate_limit("open-data", client_ip(request), settings.OPEN_DATA_RATE_LIMIT_PER_MINUTE, 60):
+        response = _cors(JsonResponse({"error": "Too many requests: try again in a minute."}, status=429))
+        response["Retry-After"] = "60"
+        return response
+    response = _cors(JsonResponse(open_data(), json_dumps_params={"ensure_ascii": False}))
+    response["Cache-Control"] = f"public, max-age={settings.TOTALS_CACHE_SECONDS}"
+    return response
+
+
+@xframe_options_exempt
+def widget(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
+    """The counter partner sites show in an iframe: the case's live total and a link to its page."""
+    case_obj = get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)
+    case_obj.total = ledger.case_total(case_obj.pk)
+    response = render(
+        request,
+        "campaign/widget.html",
+        {
+            "case": case_obj,
+            "case_url": settings.SITE_URL + case_obj.get_absolute_url(),
+            "totals_url": reverse("public-totals"),
+        },
+    )
+    response["Cache-Control"] = f"public, max-age={settings.TOTALS_CACHE_SECONDS}"
+    return response

@@ -1,0 +1,124 @@
+"""Organizers' pages: the dashboard of totals and the exports.
+
+Everything here needs the permission `campaign.export_totals` (the Organizers group): an anonymous visitor is
+sent to the login page, anyone else without it gets a 403. Exports are seen and downloaded by whoever holds
+that permission, which is the requester and the other organizers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from . import dashboard, exports
+from .forms import ExportRequestForm
+from .models import Campaign, ExportJob
+
+EXPORT_PERMISSION = "campaign.export_totals"
+
+
+def organizers_only(view: Callable) -> Callable:
+    """Login page for anonymous visitors, 403 for people who may not see totals and exports."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return never_cache(login_required(wrapper))
+
+
+def _job_for(request: HttpRequest, pk: int) -> ExportJob:
+    # Any organizer may follow and download any organizer's export; organizers_only already checked that.
+    return get_object_or_404(ExportJob.objects.select_related("requested_by", "campaign"), pk=pk)
+
+
+def _status(job: ExportJob) -> dict:
+    ready = job.status == ExportJob.Status.DONE
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "done": job.progress_done,
+        "total": job.progress_total,
+        "percent": job.percent,
+        "download_url": reverse("campaign-staff:export-download", args=[job.pk]) if ready else None,
+        "expires_at": job.expires_at.isoformat() if ready else None,
+        "error": _("The export failed. Start it again; if it fails again, tell an administrator.")
+        if job.status == ExportJob.Status.FAILED
+        else None,
+    }
+
+
+@organizers_only
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    campaigns = list(Campaign.objects.all())
+    chosen = request.GET.get("campaign")
+    campaign = next((c for c in campaigns if c.slug == chosen), None) or Campaign.objects.current()
+    if campaign is None and campaigns:
+        campaign = campaigns[0]
+    context = {"campaigns": campaigns, "campaign": campaign, "site_url": settings.SITE_URL}
+    if campaign is not None:
+        context.update(dashboard.summary(campaign))
+        context["embed_language"] = translation.get_language()
+    return render(request, "campaign/staff/dashboard.html", context)
+
+
+@organizers_only
+@require_http_methods(["GET", "POST"])
+def export_list(request: HttpRequest) -> HttpResponse:
+    form = ExportRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        job = exports.request_export(
+            requested_by=request.user,
+            kind=form.cleaned_data["kind"],
+            format=form.cleaned_data["format"],
+            campaign=form.cleaned_data["campaign"],
+        )
+        return redirect("campaign-staff:export", pk=job.pk)
+    jobs = ExportJob.objects.select_related("requested_by", "campaign")[:20]
+    return render(
+        request,
+        "campaign/staff/exports.html",
+        {"form": form, "jobs": jobs, "keep_hours": settings.EXPORT_FILES_KEEP_HOURS},
+    )
+
+
+@organizers_only
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    return render(request, "campaign/staff/export_job.html", {"job": job, "state": _status(job)})
+
+
+@organizers_only
+def export_status(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse(_status(_job_for(request, pk)))
+
+
+@organizers_only
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    path = exports.export_path(job) if job.status == ExportJob.Status.DONE else None
+    if path is None:
+        if job.status == ExportJob.Status.EXPIRED:
+            return render(request, "campaign/staff/export_job.html", {"job": job, "state": _status(job)}, status=410)
+        raise Http404(_("This export has no file."))
+    content_type = {
+        ExportJob.Format.CSV: "text/csv; charset=utf-8",
+        ExportJob.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[job.format]
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=job.download_name, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,211 @@
+"""Exports of the totals: contents, formula neutralisation, pages, permissions and expiry."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from pathlib import Path
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from campaign import exports, services
+from campaign.models import ExportJob, Tally
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+33 1 23", "'+33 1 23"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Khaled Drareni", "Khaled Drareni"),
+        ("", ""),
+        (-5, -5),
+        (datetime.date(2020, 12, 10), datetime.date(2020, 12, 10)),
+    ],
+)
+def test_it_neutralises_text_cells_that_spreadsheets_would_run(value, expected):
+    assert exports.neutralise(value) == expected
+
+
+def make_job(organizer, kind="by_day", format="csv", **extra) -> ExportJob:
+    return ExportJob.objects.create(requested_by=organizer, kind=kind, format=format, **extra)
+
+
+def read_csv(job: ExportJob) -> list[list[str]]:
+    path = exports.export_path(job)
+    assert path is not None
+    text = path.read_text(encoding="utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_export_by_day_has_every_tally_and_neutralised_names(mixed_ledger, case, organizer):
+    case.name = "=1+2 Khaled"
+    case.save()
+    services.record_offline_report(
+        case=case, kind="letter", day=timezone.localdate(), count=240, country="FR", event_name="@school"
+    )
+    job = exports.run_export(make_job(organizer).pk)
+    assert job.status == "done" and job.file.startswith("exports/")
+    rows = read_csv(job)
+    assert rows[0] == ["Campaign", "Case", "Kind of action", "Source", "Country code", "Country", "Day", "Count"]
+    body = rows[1:]
+    assert len(body) == Tally.objects.filter(count__gt=0).count() == job.progress_done == job.progress_total
+    assert sum(int(r[7]) for r in body) == Tally.objects.aggregate(n=Sum("count"))["n"]
+    assert ["Write for Rights 2020", "'=1+2 Khaled", "Letter", "Event", "FR", "France",
+            timezone.localdate().isoformat(), "240"] in body  # fmt: skip
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in body for cell in row)
+
+
+def test_the_xlsx_export_opens_with_the_same_numbers_and_no_formula(mixed_ledger, case, organizer):
+    case.name = "=cmd|' /C calc'!A0"
+    case.save()
+    job = exports.run_export(make_job(organizer, format="xlsx").pk)
+    sheet = load_workbook(exports.export_path(job), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Campaign", "Case")
+    assert sum(r[7] for r in rows[1:]) == Tally.objects.aggregate(n=Sum("count"))["n"]
+    names = {r[1] for r in rows[1:]}
+    assert "'=cmd|' /C calc'!A0" in names
+    assert all(not str(r[1]).startswith("=") for r in rows[1:])
+
+
+def test_the_summaries_add_up_to_the_ledger(mixed_ledger, demo_campaign, organizer):
+    by_case = read_csv(exports.run_export(make_job(organizer, kind="by_case").pk))
+    by_country = read_csv(exports.run_export(make_job(organizer, kind="by_country").pk))
+    total = Tally.objects.aggregate(n=Sum("count"))["n"]
+    assert sum(int(r[3]) for r in by_case[1:]) == total
+    assert sum(int(r[3]) for r in by_country[1:]) == total
+    expected = Tally.objects.filter(country="DZ", kind="signature").aggregate(n=Sum("count"))["n"]
+    assert ["DZ", "Algeria", "Petition signature", str(expected)] in by_country
+    assert ["", "Unknown", "Petition signature", "30"] in by_country  # 3 cases x 10 days x 1
+
+
+def test_a_campaign_filter_keeps_other_campaigns_out(mixed_ledger, demo_campaign, organizer):
+    from campaign.models import Campaign
+
+    other = Campaign.objects.create(
+        name="Other", slug="other", opens_at=demo_campaign.opens_at, closes_at=demo_campaign.closes_at
+    )
+    job = exports.run_export(make_job(organizer, kind="by_case", campaign=other).pk)
+    assert read_csv(job) == [["Campaign", "Case", "Kind of action", "Count"]]
+
+
+def test_a_failed_export_says_so_and_leaves_no_file(mixed_ledger, organizer, settings, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exports._CsvWriter, "write", broken)
+    job = make_job(organizer)
+    assert exports.run_export(job.pk) is None
+    job.refresh_from_db()
+    assert job.status == "failed" and "disk full" in job.error and not job.file
+    assert list(Path(settings.PRIVATE_MEDIA_ROOT, "exports").iterdir()) == []
+
+
+def test_a_finished_job_is_not_run_twice(mixed_ledger, organizer):
+    job = exports.run_export(make_job(organizer).pk)
+    assert exports.run_export(job.pk) is None
+    assert ExportJob.objects.get(pk=job.pk).file == job.file
+
+
+def test_expired_files_are_deleted(mixed_ledger, organizer):
+    job = exports.run_export(make_job(organizer).pk)
+    path = exports.export_path(job)
+    assert exports.delete_expired_exports() == 0 and path.exists()
+    assert exports.delete_expired_exports(now=job.expires_at + datetime.timedelta(seconds=1)) == 1
+    job.refresh_from_db()
+    assert job.status == "expired" and not job.file and not path.exists()
+
+
+# --- Pages ------------------------------------------------------------------------------------------------
+
+
+def test_an_organizer_starts_an_export_which_is_enqueued_after_commit(
+    organizer_client, organizer, demo_campaign, django_capture_on_commit_callbacks
+):
+    assert organizer_client.get("/en/staff/exports/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = organizer_client.post(
+            "/en/staff/exports/", {"kind": "by_country", "format": "xlsx", "campaign": demo_campaign.pk}
+        )
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/en/staff/exports/{job.pk}/"
+    assert (job.requested_by, job.kind, job.format, job.campaign, job.language) == (
+        organizer, "by_country", "xlsx", demo_campaign, "en"
+    )  # fmt: skip
+    assert len(callbacks) == 1
+    page = organizer_client.get(f"/en/staff/exports/{job.pk}/").content.decode()
+    assert "Waiting for a worker" in page and 'http-equiv="refresh"' in page
+
+
+def test_a_bad_export_request_is_explained(organizer_client):
+    response = organizer_client.post("/en/staff/exports/", {"kind": "everything", "format": "pdf"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not ExportJob.objects.exists()
+
+
+def test_status_and_download_of_a_finished_export(mixed_ledger, organizer_client, organizer, django_user_model):
+    # Another organizer's export: organizers share their exports.
+    from django.contrib.auth.models import Group
+
+    colleague = django_user_model.objects.create_user("colleague", is_staff=True)
+    colleague.groups.add(Group.objects.get(name="Organizers"))
+    job = exports.run_export(make_job(colleague).pk)
+    status = organizer_client.get(f"/en/staff/exports/{job.pk}/status").json()
+    assert status["status"] == "done" and status["percent"] == 100
+    assert status["done"] == status["total"] == Tally.objects.filter(count__gt=0).count()
+    assert status["download_url"] == f"/en/staff/exports/{job.pk}/download"
+    response = organizer_client.get(status["download_url"])
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="plume-by-day-')
+    assert b"".join(response.streaming_content).decode("utf-8-sig").startswith("Campaign,Case")
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_download_of_a_missing_or_expired_file(mixed_ledger, organizer_client, organizer):
+    pending = make_job(organizer)
+    assert organizer_client.get(f"/en/staff/exports/{pending.pk}/download").status_code == 404
+    job = exports.run_export(make_job(organizer).pk)
+    exports.delete_expired_exports(now=job.expires_at + datetime.timedelta(seconds=1))
+    response = organizer_client.get(f"/en/staff/exports/{job.pk}/download")
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+    assert organizer_client.get("/en/staff/exports/999999/status").status_code == 404
+
+
+def test_moderators_get_no_export_and_no_task_status(mixed_ledger, moderator_client, organizer):
+    job = exports.run_export(make_job(organizer).pk)
+    for url in (
+        "/en/staff/exports/",
+        f"/en/staff/exports/{job.pk}/",
+        f"/en/staff/exports/{job.pk}/status",
+        f"/en/staff/exports/{job.pk}/download",
+    ):
+        assert moderator_client.get(url).status_code == 403, url
+    assert moderator_client.post("/en/staff/exports/", {"kind": "by_day", "format": "csv"}).status_code == 403
+    assert ExportJob.objects.count() == 1
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(mixed_ledger, client, organizer):
+    job = exports.run_export(make_job(organizer).pk)
+    for url in (
+        "/en/staff/exports/",
+        f"/en/staff/exports/{job.pk}/",
+        f"/en/staff/exports/{job.pk}/status",
+        f"/en/staff/exports/{job.pk}/download",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+    assert client.post("/en/staff/exports/", {"kind": "by_day", "format": "csv"}).status_code == 302
+    assert ExportJob.objects.count() == 1
