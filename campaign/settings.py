@@ -312,3 +312,44 @@ CELERY_BEAT_SCHEDULE.update(
         "petitions-reconcile": {"task": "petitions.tasks.reconcile_signatures", "schedule": crontab(hour=3, minute=5)},
     }
 )
+
+# --- Letters (letters/, see docs/letters.md) ---------------------------------------------------------------
+# Longest message a supporter may write, in characters (shown as they type, enforced on the server).
+LETTERS_MAX_CHARS = env.int("LETTERS_MAX_CHARS", default=1500)
+# The optional drawing or photo: largest upload, most pixels (checked before decoding), longest side kept.
+LETTERS_IMAGE_MAX_BYTES = env.int("LETTERS_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
+LETTERS_IMAGE_MAX_PIXELS = env.int("LETTERS_IMAGE_MAX_PIXELS", default=40_000_000)
+LETTERS_IMAGE_MAX_SIDE = env.int("LETTERS_IMAGE_MAX_SIDE", default=2000)
+# Letters one network address may send per hour; the same text from one address per day.
+LETTERS_RATE_LIMIT_PER_HOUR = env.int("LETTERS_RATE_LIMIT_PER_HOUR", default=10)
+LETTERS_SAME_TEXT_PER_DAY = env.int("LETTERS_SAME_TEXT_PER_DAY", default=2)
+# How long a moderator's claim on a letter lasts before another moderator may take it.
+LETTERS_CLAIM_MINUTES = env.int("LETTERS_CLAIM_MINUTES", default=15)
+# Most letters in one family digest (the rest go in the next one), and the drawings' total size attached to
+# one mail; drawings beyond it are linked through private links that expire after LETTERS_IMAGE_LINK_DAYS.
+LETTERS_DIGEST_MAX_LETTERS = env.int("LETTERS_DIGEST_MAX_LETTERS", default=100)
+LETTERS_DIGEST_ATTACH_MAX_BYTES = env.int("LETTERS_DIGEST_ATTACH_MAX_BYTES", default=10 * 1024 * 1024)
+LETTERS_IMAGE_LINK_DAYS = env.int("LETTERS_IMAGE_LINK_DAYS", default=30)
+# How often beat looks for family contacts whose digest is due, sends delivery notices, reminds moderators.
+LETTERS_DIGEST_INTERVAL_SECONDS = env.float("LETTERS_DIGEST_INTERVAL_SECONDS", default=300.0)
+LETTERS_NOTICE_INTERVAL_SECONDS = env.float("LETTERS_NOTICE_INTERVAL_SECONDS", default=600.0)
+LETTERS_REMINDER_INTERVAL_SECONDS = env.float("LETTERS_REMINDER_INTERVAL_SECONDS", default=3 * 3600.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "letters-send-due-digests": {
+            "task": "letters.tasks.send_due_digests",
+            "schedule": LETTERS_DIGEST_INTERVAL_SECONDS,
+            "options": {"expires": LETTERS_DIGEST_INTERVAL_SECONDS},
+        },
+        "letters-send-delivery-notices": {
+            "task": "letters.tasks.send_delivery_notices",
+            "schedule": LETTERS_NOTICE_INTERVAL_SECONDS,
+            "options": {"expires": LETTERS_NOTICE_INTERVAL_SECONDS},
+        },
+        "letters-remind-moderators": {
+            "task": "letters.tasks.remind_moderators",
+            "schedule": LETTERS_REMINDER_INTERVAL_SECONDS,
+            "options": {"expires": LETTERS_REMINDER_INTERVAL_SECONDS},
+        },
+    }
+)

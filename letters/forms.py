@@ -1,0 +1,135 @@
+"""The letter form on the case page, and the moderators' action form in the admin."""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.contrib.admin.helpers import ActionForm
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
+
+from campaign.abuse import HumanCheckFormMixin
+from campaign.models import Case
+
+from .images import clean_letter_image
+from .models import LETTER_LANGUAGES, Letter, RejectionReason
+
+
+class LetterForm(HumanCheckFormMixin, forms.Form):
+    addressed_to = forms.ChoiceField(
+        label=_("Write to"),
+        choices=Letter.AddressedTo.choices,
+        initial=Letter.AddressedTo.PERSON,
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label=_("Your message"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Words of hope and solidarity. Please do not write about politics or give contact details."),
+    )
+    language = forms.ChoiceField(label=_("Language you write in"), choices=LETTER_LANGUAGES)
+    first_name = forms.CharField(
+        label=_("Your first name"), max_length=60, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    # The list is sorted and translated when the form is rendered, in the visitor's language.
+    country = LazyTypedChoiceField(label=_("Your country"), choices=[("", "---------"), *countries])
+    image = forms.FileField(
+        label=_("A drawing or a photo of your card (optional)"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP. Photos are cleaned of their hidden data, such as where they were taken."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    writer_email = forms.EmailField(
+        label=_("Your email (optional)"),
+        required=False,
+        max_length=254,
+        help_text=_("Only to tell you when your message reaches the family. We delete it once you are told."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    writer_consent = forms.BooleanField(label=_("Yes, tell me by email when my message is delivered"), required=False)
+
+    def __init__(self, *args, case: Case | None = None, **kwargs) -> None:
+        # The petition form shares the case page: its own ids keep labels pointing at the right fields.
+        kwargs.setdefault("auto_id", "letter_%s")
+        super().__init__(*args, **kwargs)
+        max_chars = settings.LETTERS_MAX_CHARS
+        # maxlength stops typing at the limit; data-letter-counter lets static/js/letters.js show what is left.
+        self.fields["text"].widget.attrs.update({"maxlength": str(max_chars), "data-letter-counter": str(max_chars)})
+        language = (kwargs.get("initial") or {}).get("language")
+        if language:
+            self.fields["language"].initial = language
+        self.helper = FormHelper()
+        self.helper.form_method = "post"
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+        if case is not None:
+            self.helper.form_action = reverse(
+                "letters:write", kwargs={"campaign": case.campaign.slug, "case": case.slug}
+            )
+        self.helper.layout = Layout(
+            Field("addressed_to"),
+            Field("text"),
+            HTML(
+                '{% load i18n %}<p class="small text-body-secondary" data-letter-counter-for="letter_text" '
+                'data-template="{% translate "%(left)s characters left (of %(limit)s)" %}"></p>'
+            ),
+            Field("language"),
+            Div(
+                Div(Field("first_name"), css_class="col-md-6"),
+                Div(Field("country"), css_class="col-md-6"),
+                css_class="row",
+            ),
+            Field("image"),
+            Field("writer_email"),
+            Field("writer_consent"),
+            # Hidden from people by CSS and from screen readers; bots fill it in.
+            Div(Field("website"), css_class="plume-hp", aria_hidden="true"),
+            Field("started"),
+            HTML(
+                '{% load i18n %}<p class="small">'
+                '{% translate "A volunteer reads every message before it is sent to the family." %} '
+                '<a href="{% url "campaign:privacy" %}">{% translate "How we use your data: privacy notice" %}</a></p>'
+            ),
+            Submit("send", _("Send my message"), css_class="btn-dark btn-lg"),
+        )
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_text(self) -> str:
+        # Browsers count a line break as one character and send two (CR LF): count them as the writer saw them.
+        text = self.cleaned_data["text"].replace("\r\n", "\n").strip()
+        if len(text) < 2:
+            raise forms.ValidationError(_("Please write a few words."))
+        if len(text) > settings.LETTERS_MAX_CHARS:
+            raise forms.ValidationError(
+                _("Your message is %(length)d characters long; please keep it under %(limit)d."),
+                params={"length": len(text), "limit": settings.LETTERS_MAX_CHARS},
+            )
+        return text
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if not upload:
+            return None
+        return clean_letter_image(upload)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("writer_email") and not data.get("writer_consent"):
+            self.add_error(
+                "writer_consent",
+                _("Tick this box if you want to be told of delivery, or leave the email empty."),
+            )
+        return data
+
+
+class LetterActionForm(ActionForm):
+    """The admin's action bar, with the reason a bulk rejection records."""
+
+    rejection_reason = forms.ModelChoiceField(
+        queryset=RejectionReason.objects.filter(active=True), required=False, label=_("Reason (to reject)")
+    )
