@@ -1,1 +1,224 @@
-"""petitions."""
+"""Petition signatures, the per-domain rules that normalise their email addresses, and paper imports.
+
+A `Signature` row is its own outbox (`OutboxFields`): the confirmation mail goes out from a periodic task,
+never from the web request. Counting goes through `campaign.ledger` (see `services.count_signatures`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from campaign.models import Case
+from campaign.outbox import OutboxFields
+
+
+class EmailRule(models.Model):
+    """How addresses at one domain are made comparable, so one person signs a petition once.
+
+    gmail.com ignores dots and everything after a "+" in the part before the "@": "Ana.Lima+w4r@gmail.com"
+    and "analima@gmail.com" are the same inbox. Seeded by a data migration; organizers can add more.
+    """
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True, help_text=_("For example: gmail.com"))
+    ignore_dots = models.BooleanField(_("ignore dots before the @"), default=False)
+    strip_plus_tag = models.BooleanField(_("ignore everything after a + before the @"), default=False)
+    same_as = models.CharField(
+        _("same mailboxes as"),
+        max_length=253,
+        blank=True,
+        help_text=_("Another domain for the same mailboxes, for example googlemail.com is gmail.com."),
+    )
+
+    class Meta:
+        verbose_name = _("email normalisation rule")
+        verbose_name_plural = _("email normalisation rules")
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args, **kwargs) -> None:
+        self.domain = self.domain.strip().lower()
+        self.same_as = self.same_as.strip().lower()
+        super().save(*args, **kwargs)
+
+
+_rules_lock = threading.Lock()
+_rules_cache: dict = {"loaded_at": 0.0, "rules": {}}
+# Rules change rarely; each process reads them at most once a minute instead of once per signature.
+RULES_CACHE_SECONDS = 60
+
+
+def email_rules() -> dict[str, EmailRule]:
+    with _rules_lock:
+        if time.monotonic() - _rules_cache["loaded_at"] > RULES_CACHE_SECONDS:
+            _rules_cache["rules"] = {rule.domain: rule for rule in EmailRule.objects.all()}
+            _rules_cache["loaded_at"] = time.monotonic()
+        return _rules_cache["rules"]
+
+
+def forget_email_rules() -> None:
+    """Called when a rule is saved or deleted, so this process applies it at once."""
+    with _rules_lock:
+        _rules_cache["loaded_at"] = 0.0
+
+
+def normalise_email(email: str) -> str:
+    """The form of an address used to tell whether two signatures come from the same inbox."""
+    email = email.strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email
+    rules = email_rules()
+    rule = rules.get(domain)
+    if rule is not None and rule.same_as:
+        domain = rule.same_as
+        rule = rules.get(domain, rule)
+    if rule is not None:
+        if rule.strip_plus_tag:
+            local = local.split("+", 1)[0]
+        if rule.ignore_dots:
+            local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+class SignatureQuerySet(models.QuerySet):
+    def confirmed(self) -> SignatureQuerySet:
+        return self.filter(status=Signature.Status.CONFIRMED)
+
+    def countable(self) -> SignatureQuerySet:
+        """Confirmed and not flagged: what the ledger counts and the authority receives."""
+        return self.filter(status=Signature.Status.CONFIRMED, flagged=False)
+
+    def to_count(self) -> SignatureQuerySet:
+        """Countable rows the rollup has not folded into the ledger yet."""
+        return self.countable().filter(counted_at__isnull=True)
+
+
+class Signature(OutboxFields):
+    """One person's signature on a case's petition, online or copied from a paper sheet."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        INVALIDATED = "invalidated", _("Invalidated")
+
+    class Source(models.TextChoices):
+        ONLINE = "online", _("Online")
+        PAPER = "paper", _("Paper")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="signatures", verbose_name=_("case"))
+    name = models.CharField(_("name"), max_length=200)
+    # As typed, for the mail; empty for a paper signature without one.
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    # Lower-cased, with the domain's rules applied: one signature per inbox and petition.
+    email_normalised = models.CharField(_("normalised email"), max_length=254, blank=True)
+    country = CountryField(_("country"), blank=True)
+    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    wants_news = models.BooleanField(_("wants to hear how the case turns out"), default=False)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ONLINE)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    flagged = models.BooleanField(_("flagged as suspicious"), default=False)
+    flag_rule = models.CharField(_("flagged by rule"), max_length=32, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # Set in the transaction that adds the signature to the ledger (services.count_signatures).
+    counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    # Kept for rate limiting and fraud review only; blanked after PETITION_IP_RETENTION_DAYS.
+    ip = models.GenericIPAddressField(_("network address"), null=True, blank=True)
+    # How many "you already signed" / "here is a new link" mails this address asked for through the form.
+    repeat_mails = models.PositiveSmallIntegerField(_("repeat mails"), default=0)
+    created_at = models.DateTimeField(_("signed at"), auto_now_add=True, db_index=True)
+    paper_import = models.ForeignKey(
+        "PaperImport",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="signatures",
+        verbose_name=_("paper import"),
+    )
+
+    objects = SignatureQuerySet.as_manager()
+
+    class Meta(OutboxFields.Meta):
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "email_normalised"],
+                condition=~models.Q(email_normalised=""),
+                name="signature_one_per_inbox_and_case",
+            )
+        ]
+        indexes = [
+            *OutboxFields.Meta.indexes,
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="confirmed", flagged=False, counted_at__isnull=True),
+                name="signature_to_count",
+            ),
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="signature_unconfirmed"),
+            models.Index(fields=["created_at"], condition=models.Q(ip__isnull=False), name="signature_with_ip"),
+            models.Index(fields=["email_normalised"], name="signature_email"),
+            models.Index(fields=["case", "status"], name="signature_case_status"),
+        ]
+        permissions = [
+            ("export_signatures", _("Can download the list of signatures for the authority")),
+            ("invalidate_signatures", _("Can invalidate signatures")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+
+class PaperImport(models.Model):
+    """One CSV of paper petition sheets uploaded by an organizer, with the report of its rows."""
+
+    class Kind(models.TextChoices):
+        NAMED = "named", _("Named rows: name, country and optionally email")
+        COUNTS = "counts", _("Counts per country: country, count")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="paper_imports", verbose_name=_("case"))
+    kind = models.CharField(_("kind of file"), max_length=8, choices=Kind.choices, default=Kind.NAMED)
+    event = models.CharField(_("event"), max_length=200, help_text=_("Where the sheets were signed."))
+    day = models.DateField(_("day the sheets were signed"))
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    accepted = models.PositiveIntegerField(_("signatures counted"), default=0)
+    rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    # [{"line": 3, "row": "...", "reason": "..."}]: shown to the organizer, never run as code.
+    report = models.JSONField(_("rejected rows"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("paper signatures import")
+        verbose_name_plural = _("paper signatures imports")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.event} · {self.day}"
+
+
+class PaperCount(models.Model):
+    """Signatures counted on paper sheets of one country, when the sheets came as counts, not names.
+
+    Kept so the nightly reconciliation can recount paper tallies from rows (services.reconcile_signatures).
+    """
+
+    paper_import = models.ForeignKey(PaperImport, on_delete=models.CASCADE, related_name="counts")
+    country = CountryField(_("country"), blank=True)
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("paper count")
+        verbose_name_plural = _("paper counts")
+
+    def __str__(self) -> str:
+        return f"{self.country or '-'}: {self.count}"

@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+"""Petition pages, under /<language>/petitions/ (the sign URL is what benchmarks drive: keep it stable)."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "petitions"
-urlpatterns: list = []
+urlpatterns = [
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("not-me/<str:token>/", views.remove, name="remove"),
+    path("new-link/", views.new_link, name="new_link"),
+    path("<slug:campaign>/<slug:case>/sign/", views.sign, name="sign"),
+    path("<slug:campaign>/<slug:case>/thanks/", views.thanks, name="thanks"),
+    path("<slug:campaign>/<slug:case>/signatures/", views.signature_list, name="signature_list"),
+    path("<slug:campaign>/<slug:case>/signatures.csv", views.signature_list_csv, name="signature_list_csv"),
+]

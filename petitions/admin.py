@@ -1,0 +1,203 @@
+"""Admin for signatures, paper imports and email rules.
+
+Who sees what (see docs/petitions.md): Moderators see nothing of petitions. Organizers see signatures
+(name, case, country, status; never the email address or network address), invalidate them, import paper
+sheets and download the lists for the authority. Email and network addresses are for superusers only.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from campaign.models import Case
+
+from . import services
+from .forms import BulkInvalidationForm, PaperImportForm
+from .models import EmailRule, PaperImport, Signature
+
+PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
+
+
+@admin.register(EmailRule)
+class EmailRuleAdmin(admin.ModelAdmin):
+    list_display = ("domain", "ignore_dots", "strip_plus_tag", "same_as")
+    search_fields = ("domain",)
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    list_display = ("name", "case", "country", "status", "flagged", "flag_rule", "source", "created_at")
+    list_filter = ("status", "flagged", "source", "case")
+    list_select_related = ("case",)
+    # The table can hold millions of rows: no COUNT(*) of all of them on every page.
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-pk",)
+    actions = ["invalidate_selected"]
+    change_list_template = "petitions/admin/signature_change_list.html"
+
+    def get_list_display(self, request: HttpRequest):
+        if request.user.is_superuser:
+            return ("name", "email", *self.list_display[1:])
+        return self.list_display
+
+    def get_search_fields(self, request: HttpRequest):
+        # Exact match only: served by an index, and only for those allowed to see addresses.
+        return ("=email_normalised",) if request.user.is_superuser else ()
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        fields = [f.name for f in Signature._meta.concrete_fields if f.name != "id"]
+        if not request.user.is_superuser:
+            fields = [f for f in fields if f not in PERSONAL_FIELDS]
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_invalidate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("petitions.invalidate_signatures")
+
+    @admin.action(description=_("Invalidate the selected signatures"), permissions=["invalidate"])
+    def invalidate_selected(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        n = services.invalidate_signatures(queryset)
+        self.message_user(request, ngettext("%d signature invalidated.", "%d signatures invalidated.", n) % n)
+
+    def get_urls(self):
+        return [
+            path(
+                "bulk-invalidate/",
+                self.admin_site.admin_view(self.bulk_invalidate_view),
+                name="petitions_signature_bulk_invalidate",
+            ),
+            path(
+                "authority-lists/",
+                self.admin_site.admin_view(self.authority_lists_view),
+                name="petitions_signature_authority_lists",
+            ),
+            *super().get_urls(),
+        ]
+
+    def bulk_invalidate_view(self, request: HttpRequest) -> HttpResponse:
+        """Invalidate by domain, address range or time window: first a preview of how many rows it
+        touches, then the same form with a confirm button."""
+        if not self.has_invalidate_permission(request):
+            raise PermissionDenied
+        form = BulkInvalidationForm(request.POST or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            signatures = form.filter().queryset()
+            if "confirm" in request.POST:
+                n = services.invalidate_signatures(signatures)
+                self.message_user(
+                    request,
+                    ngettext("%d signature invalidated.", "%d signatures invalidated.", n) % n,
+                    messages.SUCCESS,
+                )
+                return redirect("admin:petitions_signature_changelist")
+            preview = services.preview_invalidation(signatures)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Invalidate signatures in bulk"),
+            "opts": self.model._meta,
+            "form": form,
+            "preview": preview,
+            "status_names": dict(Signature.Status.choices),
+        }
+        return TemplateResponse(request, "petitions/admin/bulk_invalidate.html", context)
+
+    def authority_lists_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("petitions.export_signatures"):
+            raise PermissionDenied
+        cases = Case.objects.select_related("campaign").order_by("campaign__opens_at", "display_order")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Signature lists for the authorities"),
+            "opts": self.model._meta,
+            "cases": cases,
+        }
+        return TemplateResponse(request, "petitions/admin/authority_lists.html", context)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_invalidate": self.has_invalidate_permission(request),
+            "can_export": request.user.has_perm("petitions.export_signatures"),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(PaperImport)
+class PaperImportAdmin(admin.ModelAdmin):
+    list_display = ("case", "event", "day", "kind", "accepted", "rejected", "uploaded_by", "uploaded_at")
+    list_filter = ("kind", "case")
+    list_select_related = ("case", "uploaded_by")
+    readonly_fields = ("case", "kind", "event", "day", "file_name", "uploaded_by", "uploaded_at", "accepted")
+    add_form = PaperImportForm
+
+    def get_form(self, request: HttpRequest, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return ["case", "kind", "event", "day", "csv_file"]
+        return [*self.readonly_fields, "rejected", "rejected_rows"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return () if obj is None else (*self.readonly_fields, "rejected", "rejected_rows")
+
+    @admin.display(description=_("Rejected rows"))
+    def rejected_rows(self, obj: PaperImport) -> str:
+        if not obj.report:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r.get("line") or "", r.get("row", ""), r.get("reason", "")) for r in obj.report),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Line"),
+            _("Row"),
+            _("Reason"),
+            rows,
+        )
+
+    def save_model(self, request: HttpRequest, obj: PaperImport, form, change: bool) -> None:
+        upload = form.cleaned_data["csv_file"]
+        obj.uploaded_by = request.user
+        obj.file_name = upload.name[:255]
+        services.import_paper_signatures(obj, form.cleaned_data["csv_content"])
+        self.message_user(
+            request,
+            _("%(accepted)s signatures counted, %(rejected)s rows rejected.")
+            % {"accepted": obj.accepted, "rejected": obj.rejected},
+            messages.WARNING if obj.rejected else messages.SUCCESS,
+        )
+
+    def response_add(self, request: HttpRequest, obj: PaperImport, post_url_continue=None):
+        # Straight to the report of the import just made.
+        return redirect(reverse("admin:petitions_paperimport_change", args=[obj.pk]))
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Its counts are in the ledger; a wrong import is corrected by importing the difference.
+        return False

@@ -1,0 +1,671 @@
+"""Every petition workflow, called by views, admin actions, tasks and commands alike.
+
+- `sign_petition`: the web request's whole job. Validates nothing itself (the form did), makes no call to the
+  broker or to SMTP: one INSERT ... ON CONFLICT DO NOTHING, or, for a repeat, one conditional UPDATE that
+  queues a mail to the address owner.
+- `send_confirmations`: the periodic task's job; the signature rows are the outbox.
+- `confirm_signature` / `remove_pending_signature`: the two links of the mail.
+- `count_signatures` (every few seconds) and `reconcile_signatures` (nightly): the rollup into the ledger.
+- `invalidate_signatures`: staff, one by one or in bulk, taking counted signatures back out of the ledger.
+- `import_paper_signatures`: organizers' CSV of paper sheets.
+- `forget_old_data`: deletes unconfirmed signatures and blanks network addresses when they are no longer needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import enum
+import io
+import logging
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models import Count, F, QuerySet
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_countries import countries
+
+from campaign import ledger
+from campaign.ledger import TallyKey
+from campaign.models import ActionKind, Case
+from campaign.outbox import BatchResult, MailStatus, render_mail, send_outbox_batch
+
+from .models import PaperCount, PaperImport, Signature, normalise_email
+
+log = logging.getLogger(__name__)
+
+ROLLUP_LOCK = "petitions:count-signatures"
+_CONFIRM_SALT = "petitions.confirm"
+_REMOVE_SALT = "petitions.remove"
+
+
+# --- Signing ------------------------------------------------------------------------------------------
+
+
+class SignOutcome(enum.Enum):
+    NEW = "new"
+    # The address had signed this petition already: the screen says the same as for NEW (it never reveals
+    # who signed); the owner gets a mail, unless they asked for too many.
+    REPEAT = "repeat"
+    CLOSED = "closed"
+
+
+@dataclass
+class SignatureData:
+    name: str
+    email: str
+    country: str
+    wants_news: bool = False
+    language: str = settings.LANGUAGE_CODE
+    ip: str | None = None
+    flag_rule: str = ""
+
+
+def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
+    """Store a signature as pending, or queue a mail to the owner of an address that signed already.
+
+    Call after the form validated and the rate limits passed. Makes no call to the broker or to SMTP, so
+    signing goes on while Redis or the mail server is down. `case` must come with its campaign loaded.
+    """
+    if not case.is_open():
+        return SignOutcome.CLOSED
+    now = timezone.now()
+    signature = Signature(
+        case=case,
+        name=data.name,
+        email=data.email,
+        email_normalised=normalise_email(data.email),
+        country=data.country,
+        language=data.language,
+        wants_news=data.wants_news,
+        ip=data.ip or None,
+        flagged=bool(data.flag_rule),
+        flag_rule=data.flag_rule,
+        # A flagged signature gets no mail: a bot must not be able to send our mail to strangers.
+        mail_status=MailStatus.NONE if data.flag_rule else MailStatus.PENDING,
+        mail_next_attempt_at=now,
+        created_at=now,
+    )
+    if _insert_unless_signed(signature):
+        return SignOutcome.NEW
+    if not data.flag_rule:
+        queue_repeat_mail(case.pk, signature.email_normalised)
+    return SignOutcome.REPEAT
+
+
+def _insert_unless_signed(signature: Signature) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: True when the row went in, False when the address had signed.
+
+    One round trip, and no exception to recover from when two identical submissions race: the unique
+    constraint on (case, normalised email) lets exactly one of them in.
+    """
+    fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(signature, add=True), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(values))
+    table = connection.ops.quote_name(Signature._meta.db_table)
+    # Only names from the model are formatted in; every value is a query parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    signature.pk = row[0]
+    return True
+
+
+def queue_repeat_mail(case_id: int, email_normalised: str) -> bool:
+    """Put a signature back in the outbox for its owner: a fresh link if pending, "already signed" if
+    confirmed. Capped at PETITION_REPEAT_MAILS_MAX per signature so nobody can flood an inbox through the
+    form. True when a mail was queued."""
+    updated = (
+        Signature.objects.filter(
+            case_id=case_id,
+            email_normalised=email_normalised,
+            status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED],
+            flagged=False,
+            repeat_mails__lt=settings.PETITION_REPEAT_MAILS_MAX,
+        )
+        # A mail still waiting to go out will do: no second one.
+        .exclude(mail_status=MailStatus.PENDING)
+        .update(
+            mail_status=MailStatus.PENDING,
+            mail_attempts=0,
+            mail_next_attempt_at=timezone.now(),
+            mail_last_error="",
+            repeat_mails=F("repeat_mails") + 1,
+        )
+    )
+    return bool(updated)
+
+
+def send_new_links(email: str) -> int:
+    """For the "get a new link" form: queue a fresh link for every pending signature of this address.
+
+    Returns how many were queued; the page says the same whatever the number, so it reveals nothing.
+    """
+    queued = 0
+    normalised = normalise_email(email)
+    case_ids = Signature.objects.filter(email_normalised=normalised, status=Signature.Status.PENDING).values_list(
+        "case_id", flat=True
+    )
+    for case_id in list(case_ids):
+        queued += queue_repeat_mail(case_id, normalised)
+    return queued
+
+
+# --- Links in the mail -----------------------------------------------------------------------------------
+
+
+def confirmation_token(signature_id: int) -> str:
+    return signing.TimestampSigner(salt=_CONFIRM_SALT).sign(str(signature_id))
+
+
+def removal_token(signature_id: int) -> str:
+    return signing.TimestampSigner(salt=_REMOVE_SALT).sign(str(signature_id))
+
+
+class LinkState(enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+def read_token(token: str, removal: bool = False) -> tuple[LinkState, int | None]:
+    """The signature id a link carries, and whether the link is still valid, expired or forged.
+
+    An expired link still names its signature (its signature is genuine), so the page can offer a new one.
+    """
+    signer = signing.TimestampSigner(salt=_REMOVE_SALT if removal else _CONFIRM_SALT)
+    max_age = datetime.timedelta(days=settings.PETITION_CONFIRM_LINK_DAYS)
+    try:
+        return LinkState.VALID, int(signer.unsign(token, max_age=max_age))
+    except signing.SignatureExpired:
+        try:
+            return LinkState.EXPIRED, int(signer.unsign(token))
+        except (signing.BadSignature, ValueError):
+            return LinkState.INVALID, None
+    except (signing.BadSignature, ValueError):
+        return LinkState.INVALID, None
+
+
+def confirm_signature(signature_id: int) -> bool:
+    """Confirm a pending signature; True only for the request that really confirmed it.
+
+    A conditional UPDATE: a double click, a second tab or two racing requests confirm once, and the
+    rollup (count_signatures) counts it once.
+    """
+    return bool(
+        Signature.objects.filter(pk=signature_id, status=Signature.Status.PENDING).update(
+            status=Signature.Status.CONFIRMED, confirmed_at=timezone.now()
+        )
+    )
+
+
+def remove_pending_signature(signature_id: int) -> bool:
+    """ "This was not me": delete a signature that was never confirmed. A confirmed one stays."""
+    deleted, _ = Signature.objects.filter(pk=signature_id, status=Signature.Status.PENDING).delete()
+    return bool(deleted)
+
+
+def resend_link(signature_id: int) -> bool:
+    """An expired link's "send me a new one" button."""
+    signature = Signature.objects.filter(pk=signature_id).values("case_id", "email_normalised").first()
+    if signature is None:
+        return False
+    return queue_repeat_mail(signature["case_id"], signature["email_normalised"])
+
+
+# --- The confirmation outbox -------------------------------------------------------------------------------
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def build_signature_mail(signature: Signature) -> EmailMessage:
+    """The mail for a row of the outbox: the confirmation link if pending, "already signed" if confirmed."""
+    case = signature.case
+    language = signature.language if signature.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "signature": signature,
+            "case": case,
+            "case_url": _absolute(case.get_absolute_url()),
+            "confirm_url": _absolute(reverse("petitions:confirm", args=[confirmation_token(signature.pk)])),
+            "remove_url": _absolute(reverse("petitions:remove", args=[removal_token(signature.pk)])),
+            "link_days": settings.PETITION_CONFIRM_LINK_DAYS,
+        }
+    if signature.status == Signature.Status.CONFIRMED:
+        base = "petitions/mail/already_signed"
+    elif signature.status == Signature.Status.PENDING:
+        base = "petitions/mail/confirm"
+    else:
+        raise ValueError(f"No mail for a signature that is {signature.status}")
+    return render_mail(base, context, [signature.email], language)
+
+
+def send_confirmations(time_budget: float | None = None) -> BatchResult:
+    """Send the outbox in batches over one SMTP connection each, until it is empty or `time_budget`
+    seconds have passed. Safe to run in several workers at once (SELECT ... FOR UPDATE SKIP LOCKED)."""
+    budget = settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    total = BatchResult()
+    outbox = Signature.objects.select_related("case", "case__campaign").filter(
+        status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED]
+    )
+    while True:
+        result = send_outbox_batch(outbox, build_signature_mail, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
+        total.sent += result.sent
+        total.failed += result.failed
+        if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:
+            return total
+
+
+# --- Counting ---------------------------------------------------------------------------------------------
+
+
+def _day(moment: datetime.datetime) -> datetime.date:
+    return timezone.localdate(moment)
+
+
+ROLLUP_BATCH = 5000
+
+
+def count_signatures() -> int:
+    """Fold newly confirmed, unflagged signatures into the ledger, then refresh the cached totals.
+
+    Single runner: returns 0 at once if another run holds the lock. Each batch is one transaction that
+    adds to the tallies and marks its rows counted, so a tally moves exactly when its rows do. The
+    tally key must stay the one `reconcile_signatures` and `invalidate_signatures` compute.
+    """
+    counted = 0
+    while True:
+        with transaction.atomic():
+            if not ledger.try_lock(ROLLUP_LOCK):
+                return counted
+            rows = list(
+                Signature.objects.to_count()
+                .select_for_update()
+                .order_by("pk")
+                .values_list("pk", "case_id", "source", "country", "confirmed_at")[:ROLLUP_BATCH]
+            )
+            if rows:
+                ledger.add_to_tallies(
+                    (TallyKey(case_id, ActionKind.SIGNATURE, source, country, _day(confirmed_at)), 1)
+                    for _, case_id, source, country, confirmed_at in rows
+                )
+                Signature.objects.filter(pk__in=[r[0] for r in rows]).update(counted_at=timezone.now())
+                counted += len(rows)
+        if len(rows) < ROLLUP_BATCH:
+            break
+    if counted:
+        ledger.refresh_totals()
+    return counted
+
+
+def _recount(source: str) -> Counter[TallyKey]:
+    counts: Counter[TallyKey] = Counter()
+    rows = (
+        Signature.objects.countable()
+        .filter(source=source, counted_at__isnull=False)
+        .values_list("case_id", "country", "confirmed_at")
+        .iterator(chunk_size=10_000)
+    )
+    for case_id, country, confirmed_at in rows:
+        counts[TallyKey(case_id, ActionKind.SIGNATURE, source, country, _day(confirmed_at))] += 1
+    if source == Signature.Source.PAPER:
+        for case_id, country, day, n in PaperCount.objects.values_list(
+            "paper_import__case_id", "country", "paper_import__day", "count"
+        ):
+            counts[TallyKey(case_id, ActionKind.SIGNATURE, source, country, day)] += n
+    return counts
+
+
+def reconcile_signatures(wait_seconds: float = 300) -> int:
+    """Nightly: make the signature tallies exactly what the rows say, and log the drift repaired.
+
+    Holds the rollup's lock (waiting up to `wait_seconds` for a running rollup), so nothing is counted
+    while it recounts. Returns how many tally keys it changed.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with transaction.atomic():
+            if ledger.try_lock(ROLLUP_LOCK):
+                changed = 0
+                for source in Signature.Source.values:
+                    drift = ledger.replace_tallies(ActionKind.SIGNATURE, source, _recount(source).items())
+                    if drift:
+                        log.warning("Reconciled %s %s signature tallies that had drifted", drift, source)
+                    changed += drift
+                break
+        if time.monotonic() > deadline:
+            log.error("Signature reconciliation skipped: the rollup lock stayed busy for %ss", wait_seconds)
+            return 0
+        time.sleep(1)
+    ledger.refresh_totals()
+    return changed
+
+
+# --- Staff: invalidation -------------------------------------------------------------------------------------
+
+
+@dataclass
+class InvalidationFilter:
+    """Which signatures a bulk invalidation touches. Empty parts do not filter."""
+
+    case_id: int | None = None
+    domain: str = ""
+    ip_first: str = ""
+    ip_last: str = ""
+    signed_from: datetime.datetime | None = None
+    signed_until: datetime.datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.domain or self.ip_first or self.signed_from or self.signed_until)
+
+    def queryset(self) -> QuerySet[Signature]:
+        signatures = Signature.objects.exclude(status=Signature.Status.INVALIDATED)
+        if self.case_id:
+            signatures = signatures.filter(case_id=self.case_id)
+        if self.domain:
+            signatures = signatures.filter(email_normalised__endswith="@" + self.domain.strip().lower())
+        if self.ip_first:
+            signatures = signatures.filter(ip__gte=self.ip_first, ip__lte=self.ip_last or self.ip_first)
+        if self.signed_from:
+            signatures = signatures.filter(created_at__gte=self.signed_from)
+        if self.signed_until:
+            signatures = signatures.filter(created_at__lt=self.signed_until)
+        return signatures
+
+
+@dataclass
+class InvalidationPreview:
+    total: int
+    counted: int
+    by_status: dict[str, int]
+
+
+def preview_invalidation(signatures: QuerySet[Signature]) -> InvalidationPreview:
+    by_status = dict(signatures.values_list("status").annotate(n=Count("pk")).order_by())
+    counted = signatures.filter(counted_at__isnull=False).count()
+    return InvalidationPreview(total=sum(by_status.values()), counted=counted, by_status=by_status)
+
+
+def invalidate_signatures(signatures: QuerySet[Signature]) -> int:
+    """Invalidate signatures and take the counted ones back out of the ledger, in one transaction.
+
+    Row locks (FOR UPDATE) keep it from racing the rollup: a row the rollup is counting is invalidated after
+    it was counted, and subtracted; a row invalidated first is never counted.
+    """
+    removed = 0
+    with transaction.atomic():
+        rows = list(
+            Signature.objects.filter(pk__in=signatures.values("pk"))
+            .exclude(status=Signature.Status.INVALIDATED)
+            .select_for_update()
+            .values_list("pk", "case_id", "source", "country", "confirmed_at", "counted_at", "flagged", "status")
+        )
+        if not rows:
+            return 0
+        Signature.objects.filter(pk__in=[r[0] for r in rows]).update(
+            status=Signature.Status.INVALIDATED, mail_status=MailStatus.NONE
+        )
+        ledger.add_to_tallies(
+            (TallyKey(case_id, ActionKind.SIGNATURE, source, country, _day(confirmed_at)), -1)
+            for _, case_id, source, country, confirmed_at, counted_at, flagged, status in rows
+            if counted_at is not None and not flagged and status == Signature.Status.CONFIRMED
+        )
+        removed = len(rows)
+    ledger.refresh_totals()
+    return removed
+
+
+# --- Personal data kept only as long as needed -----------------------------------------------------------------
+
+
+@dataclass
+class Forgotten:
+    unconfirmed_deleted: int = 0
+    addresses_blanked: int = 0
+
+
+def forget_old_data(now: datetime.datetime | None = None) -> Forgotten:
+    """Delete signatures left unconfirmed for PETITION_UNCONFIRMED_DAYS and blank network addresses older
+    than PETITION_IP_RETENTION_DAYS. Run hourly."""
+    now = now or timezone.now()
+    result = Forgotten()
+    old = now - datetime.timedelta(days=settings.PETITION_UNCONFIRMED_DAYS)
+    while True:
+        ids = list(
+            Signature.objects.filter(status=Signature.Status.PENDING, created_at__lt=old).values_list("pk", flat=True)[
+                :5000
+            ]
+        )
+        if not ids:
+            break
+        # Re-checked in the DELETE: a signature confirmed meanwhile stays.
+        deleted, _ = Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING).delete()
+        result.unconfirmed_deleted += deleted
+    stale = now - datetime.timedelta(days=settings.PETITION_IP_RETENTION_DAYS)
+    result.addresses_blanked = Signature.objects.filter(ip__isnull=False, created_at__lt=stale).update(ip=None)
+    return result
+
+
+# --- Paper signatures ----------------------------------------------------------------------------------------
+
+MAX_PAPER_ROWS = 50_000
+NAME_MAX_LENGTH = Signature._meta.get_field("name").max_length
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def name_problem(name: str) -> str:
+    """Why a signer's name cannot be used ("" when it can). Shared by the form and the paper import."""
+    if not name.strip():
+        return _("Please write your name.")
+    if len(name) > NAME_MAX_LENGTH:
+        return _("Please keep your name under %(n)s characters.") % {"n": NAME_MAX_LENGTH}
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+        return _("Your name contains invisible control characters. Please type it again.")
+    return ""
+
+
+def find_country(value: str) -> str:
+    """An ISO code from a code ("FR", "fr") or an English country name ("France"); "" if unknown."""
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) in (2, 3) and countries.alpha2(value):
+        return countries.alpha2(value)
+    with translation.override("en"):
+        return countries.by_name(value) or ""
+
+
+@dataclass
+class ImportReport:
+    accepted: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+    def reject(self, line: int, row: dict, reason: str) -> None:
+        shown = ", ".join(str(v) for v in row.values() if v is not None)[:200]
+        self.rejected.append({"line": line, "row": shown, "reason": str(reason)})
+
+
+class PaperFileError(ValueError):
+    """The whole file cannot be read (wrong encoding, missing columns)."""
+
+
+def _read_csv(content: bytes, required: set[str]) -> Iterator[tuple[int, dict]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PaperFileError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.")) from exc
+    if "\x00" in text:
+        raise PaperFileError(_("The file contains null bytes: it is not a CSV file."))
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    headers = {(h or "").strip().lower() for h in reader.fieldnames or []}
+    missing = required - headers
+    if missing:
+        raise PaperFileError(
+            _("The first line must name the columns; missing: %(columns)s.") % {"columns": ", ".join(sorted(missing))}
+        )
+    for number, row in enumerate(reader, start=2):
+        if number - 1 > MAX_PAPER_ROWS:
+            raise PaperFileError(_("The file has more than %(n)s rows: split it.") % {"n": MAX_PAPER_ROWS})
+        cleaned = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+        if any(cleaned.values()):
+            yield number, cleaned
+
+
+def _required_columns(kind: str) -> set[str]:
+    return {"country", "count"} if kind == PaperImport.Kind.COUNTS else {"name", "country"}
+
+
+def check_paper_file(content: bytes, kind: str) -> None:
+    """Raise PaperFileError if the file as a whole cannot be imported (rows are checked one by one later)."""
+    for _row in _read_csv(content, _required_columns(kind)):
+        pass
+
+
+def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperImport:
+    """Validate each row of an uploaded CSV, store and count the accepted ones with the source "paper",
+    and keep the rejected ones with their reason in the import's report. One transaction.
+
+    `paper_import` is unsaved, with case, kind, event, day and uploaded_by set. Raises PaperFileError when
+    the file as a whole cannot be read (nothing is stored then).
+    """
+    report = ImportReport()
+    case = paper_import.case
+    day = paper_import.day
+    noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+    tallies: Counter[TallyKey] = Counter()
+    with transaction.atomic():
+        paper_import.save()
+        if paper_import.kind == PaperImport.Kind.COUNTS:
+            per_country: Counter[str] = Counter()
+            for line, row in _read_csv(content, _required_columns(paper_import.kind)):
+                country = find_country(row.get("country", ""))
+                if not country and row.get("country"):
+                    report.reject(line, row, _("Unknown country"))
+                    continue
+                try:
+                    n = int(row.get("count", ""))
+                except ValueError:
+                    report.reject(line, row, _("The count is not a whole number"))
+                    continue
+                if not 0 < n <= 1_000_000:
+                    report.reject(line, row, _("The count must be between 1 and 1,000,000"))
+                    continue
+                per_country[country] += n
+            PaperCount.objects.bulk_create(
+                PaperCount(paper_import=paper_import, country=c, count=n) for c, n in per_country.items()
+            )
+            for country, n in per_country.items():
+                tallies[TallyKey(case.pk, ActionKind.SIGNATURE, Signature.Source.PAPER, country, day)] += n
+            report.accepted = sum(per_country.values())
+        else:
+            seen: set[str] = set()
+            new: list[Signature] = []
+            for line, row in _read_csv(content, _required_columns(paper_import.kind)):
+                name = row.get("name", "")
+                problem = name_problem(name)
+                if problem:
+                    report.reject(line, row, problem)
+                    continue
+                country = find_country(row.get("country", ""))
+                if not country:
+                    report.reject(line, row, _("Unknown or missing country"))
+                    continue
+                email = row.get("email", "")
+                normalised = ""
+                if email:
+                    try:
+                        validate_email(email)
+                    except ValidationError:
+                        report.reject(line, row, _("Not a valid email address"))
+                        continue
+                    normalised = normalise_email(email)
+                    if normalised in seen:
+                        report.reject(line, row, _("This address appears twice in the file"))
+                        continue
+                    seen.add(normalised)
+                new.append(
+                    Signature(
+                        case=case,
+                        name=name,
+                        email=email,
+                        email_normalised=normalised,
+                        country=country,
+                        source=Signature.Source.PAPER,
+                        status=Signature.Status.CONFIRMED,
+                        confirmed_at=noon,
+                        counted_at=timezone.now(),
+                        # People who signed on paper did not ask for mail.
+                        mail_status=MailStatus.NONE,
+                        paper_import=paper_import,
+                    )
+                )
+            already = set(
+                Signature.objects.filter(case=case, email_normalised__in=seen).values_list(
+                    "email_normalised", flat=True
+                )
+            )
+            keep = []
+            for signature in new:
+                if signature.email_normalised and signature.email_normalised in already:
+                    report.reject(0, {"email": signature.email}, _("This address has already signed this petition"))
+                else:
+                    keep.append(signature)
+            Signature.objects.bulk_create(keep, batch_size=2000)
+            for signature in keep:
+                tallies[TallyKey(case.pk, ActionKind.SIGNATURE, Signature.Source.PAPER, signature.country, day)] += 1
+            report.accepted = len(keep)
+        ledger.add_to_tallies(tallies.items())
+        paper_import.accepted = report.accepted
+        paper_import.rejected = len(report.rejected)
+        paper_import.report = report.rejected
+        paper_import.save(update_fields=["accepted", "rejected", "report"])
+    ledger.refresh_totals()
+    return paper_import
+
+
+# --- The list for the authority --------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text and never runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def signatures_for_authority(case: Case, country: str = "") -> QuerySet[Signature]:
+    """Confirmed, unflagged signatures of a case (optionally of one country): names and countries only."""
+    signatures = Signature.objects.countable().filter(case=case)
+    if country:
+        signatures = signatures.filter(country=country)
+    return signatures.order_by("pk")
+
+
+def iter_signature_rows(case: Case, country: str = "") -> Iterable[tuple[str, str, str]]:
+    """(name, country code, country name) for the list handed to the authority; never an email."""
+    names = dict(countries)
+    for name, code in signatures_for_authority(case, country).values_list("name", "country").iterator(5000):
+        yield name, code, str(names.get(code, ""))

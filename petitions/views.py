@@ -1,0 +1,209 @@
+"""Supporters' petition pages (sign, check your inbox, confirm, "this was not me", new link) and the
+organizers' list of signatures for the authority. Thin: each view calls one service."""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import escape
+from django.views.decorators.http import require_http_methods
+from django_countries import countries
+
+from campaign import ledger
+from campaign.abuse import client_ip, hit_rate_limit
+from campaign.models import Case
+
+from . import services
+from .forms import NewLinkForm, SignatureForm
+from .models import Signature
+
+
+def _public_case(campaign: str, case: str) -> Case:
+    return get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)
+
+
+def render_panel(request: HttpRequest, case: Case) -> str:
+    """The petition on the case page: the form, or a notice when the petition is closed. No query."""
+    context = {"case": case, "is_open": case.is_open(), "form": SignatureForm(case=case) if case.is_open() else None}
+    return render_to_string("petitions/_panel.html", context, request=request)
+
+
+def _sign_page(request: HttpRequest, case: Case, form: SignatureForm | None, status: int = 200) -> HttpResponse:
+    return render(
+        request, "petitions/sign.html", {"case": case, "campaign": case.campaign, "form": form}, status=status
+    )
+
+
+def _too_many(request: HttpRequest, case: Case | None) -> HttpResponse:
+    return render(request, "petitions/rate_limited.html", {"case": case}, status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
+    case = _public_case(campaign, case)
+    if not case.is_open():
+        # A POST to a closed petition stores nothing and says why.
+        return _sign_page(request, case, None, status=403 if request.method == "POST" else 200)
+    if request.method == "GET":
+        return _sign_page(request, case, SignatureForm(case=case))
+
+    ip = client_ip(request)
+    if hit_rate_limit("petition-ip", ip, settings.PETITION_IP_RATE_LIMIT, settings.PETITION_IP_RATE_WINDOW_SECONDS):
+        return _too_many(request, case)
+    form = SignatureForm(request.POST, case=case)
+    if not form.is_valid():
+        return _sign_page(request, case, form, status=400)
+    domain = form.email_domain()
+    if domain not in settings.PETITION_RATE_LIMIT_EXEMPT_DOMAINS and hit_rate_limit(
+        "petition-domain", domain, settings.PETITION_DOMAIN_RATE_LIMIT, settings.PETITION_DOMAIN_RATE_WINDOW_SECONDS
+    ):
+        return _too_many(request, case)
+    data = services.SignatureData(
+        name=form.cleaned_data["name"],
+        email=form.cleaned_data["email"],
+        country=form.cleaned_data["country"],
+        wants_news=form.cleaned_data["wants_news"],
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        ip=ip or None,
+        flag_rule=form.suspicion(),
+    )
+    outcome = services.sign_petition(case, data)
+    if outcome is services.SignOutcome.CLOSED:
+        return _sign_page(request, case, None, status=403)
+    # The same page for a new signature and a repeat: the screen never tells who has signed.
+    return redirect("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
+
+
+def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
+    case = _public_case(campaign, case)
+    return render(request, "petitions/thanks.html", {"case": case, "campaign": case.campaign})
+
+
+def _signature_for_link(signature_id: int | None) -> Signature | None:
+    if signature_id is None:
+        return None
+    return Signature.objects.select_related("case", "case__campaign").filter(pk=signature_id).first()
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows one "Confirm my signature" button; only the POST confirms, so mail scanners that open
+    links confirm nothing."""
+    state, signature_id = services.read_token(token)
+    signature = _signature_for_link(signature_id)
+    context: dict = {"token": token, "state": state.value, "signature": signature, "new_link_form": NewLinkForm()}
+    status = 200
+    if state is services.LinkState.INVALID:
+        status = 400
+    elif signature is None:
+        status = 404
+    elif state is services.LinkState.EXPIRED:
+        if request.method == "POST" and signature.status == Signature.Status.PENDING:
+            context["resent"] = services.resend_link(signature.pk)
+            context["resend_requested"] = True
+    elif request.method == "POST" and signature.status != Signature.Status.INVALIDATED:
+        context["confirmed_now"] = services.confirm_signature(signature.pk)
+        signature.refresh_from_db(fields=["status"])
+    if signature is not None:
+        context["case_total"] = ledger.case_total(signature.case_id)
+    return render(request, "petitions/confirm.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def remove(request: HttpRequest, token: str) -> HttpResponse:
+    """ "This was not me": a button (POST) that deletes the pending signature."""
+    state, signature_id = services.read_token(token, removal=True)
+    context: dict = {"state": state.value, "token": token}
+    status = 200
+    if state is services.LinkState.INVALID:
+        status = 400
+    else:
+        # An expired removal link still works: it only ever removes a signature nobody confirmed.
+        signature = _signature_for_link(signature_id)
+        context["signature"] = signature
+        if request.method == "POST" and signature is not None:
+            context["removed"] = services.remove_pending_signature(signature.pk)
+    return render(request, "petitions/remove.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def new_link(request: HttpRequest) -> HttpResponse:
+    form = NewLinkForm(request.POST or None)
+    if request.method == "POST":
+        if hit_rate_limit(
+            "petition-new-link",
+            client_ip(request),
+            settings.PETITION_IP_RATE_LIMIT,
+            settings.PETITION_IP_RATE_WINDOW_SECONDS,
+        ):
+            return _too_many(request, None)
+        if form.is_valid():
+            services.send_new_links(form.cleaned_data["email"])
+            # Whatever was found: the page never tells whether an address signed anything.
+            return render(request, "petitions/new_link.html", {"sent": True})
+    return render(request, "petitions/new_link.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- Organizers: the list for the authority ---------------------------------------------------------------
+
+
+def _case_for_export(request: HttpRequest, campaign: str, case: str) -> tuple[Case, str]:
+    if not request.user.has_perm("petitions.export_signatures"):
+        raise PermissionDenied
+    case = get_object_or_404(Case.objects.select_related("campaign"), campaign__slug=campaign, slug=case)
+    country = request.GET.get("country", "").upper()
+    if country and country not in dict(countries):
+        country = ""
+    return case, country
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_member_required
+def signature_list_csv(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
+    """Names and countries of a case's confirmed signatures, streamed: never an email address."""
+    case, country = _case_for_export(request, campaign, case)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"  # Lets spreadsheets read the file as UTF-8 (Arabic and Chinese names).
+        yield writer.writerow(["name", "country", "country_name"])
+        for name, code, country_name in services.iter_signature_rows(case, country):
+            yield writer.writerow([services.spreadsheet_safe(name), code, services.spreadsheet_safe(country_name)])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    suffix = f"-{country.lower()}" if country else ""
+    response["Content-Disposition"] = f'attachment; filename="signatures-{case.slug}{suffix}.csv"'
+    return response
+
+
+@staff_member_required
+def signature_list(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
+    """A printable page: the petition text, the authority, the total and every name with its country.
+
+    Streamed row by row (a case can have hundreds of thousands of names); every name is escaped.
+    """
+    case, country = _case_for_export(request, campaign, case)
+    total = services.signatures_for_authority(case, country).count()
+    context = {"case": case, "campaign": case.campaign, "total": total, "country": dict(countries).get(country, "")}
+    head, _, foot = render_to_string("petitions/signature_list.html", context, request=request).partition(
+        "<!-- rows -->"
+    )
+
+    def page():
+        yield head
+        for number, (name, _code, country_name) in enumerate(services.iter_signature_rows(case, country), start=1):
+            yield f"<tr><td>{number}</td><td>{escape(name)}</td><td>{escape(country_name)}</td></tr>\n"
+        yield foot
+
+    return StreamingHttpResponse(page(), content_type="text/html; charset=utf-8")

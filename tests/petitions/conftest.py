@@ -1,0 +1,61 @@
+"""Helpers for the petition tests: a filled-in form, signatures in each state."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core import signing
+from django.urls import reverse
+
+from petitions import services
+from petitions.models import Signature
+
+
+def started_seconds_ago(seconds: int = 60) -> str:
+    """The form's signed "shown at" time, as if the visitor opened the page `seconds` ago."""
+    return signing.TimestampSigner(salt="plume.form-started").sign(str(int(time.time()) - seconds))
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "name": "Ana Lima",
+        "email": "ana@example.org",
+        "country": "FR",
+        "website": "",
+        "started": started_seconds_ago(),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def sign_url(case, language: str = "en") -> str:
+    from django.utils import translation
+
+    with translation.override(language):
+        return reverse("petitions:sign", kwargs={"campaign": case.campaign.slug, "case": case.slug})
+
+
+def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
+    outcome = services.sign_petition(
+        case,
+        services.SignatureData(
+            name=fields.pop("name", "Ana Lima"),
+            email=email,
+            country=fields.pop("country", "FR"),
+            language=fields.pop("language", "en"),
+            ip=fields.pop("ip", "203.0.113.7"),
+        ),
+    )
+    assert outcome is services.SignOutcome.NEW
+    signature = Signature.objects.get(case=case, email=email)
+    if fields:
+        Signature.objects.filter(pk=signature.pk).update(**fields)
+        signature.refresh_from_db()
+    return signature
+
+
+@pytest.fixture
+def signature(case) -> Signature:
+    """A pending signature whose confirmation mail is waiting in the outbox."""
+    return make_signature(case)
