@@ -76,10 +76,13 @@ def summary(campaign: Campaign, today: datetime.date | None = None) -> dict:
 def _chart(campaign: Campaign, tallies, today: datetime.date) -> dict:
     """Bars of actions per day, laid out here so that the template draws a plain SVG (no script, no CDN)."""
     last = min(today, timezone.localtime(campaign.closes_at).date())
-    first = max(timezone.localtime(campaign.opens_at).date(), last - datetime.timedelta(days=CHART_DAYS - 1))
+    earliest = last - datetime.timedelta(days=CHART_DAYS - 1)
     per_day = {
-        r["day"]: r["n"] for r in tallies.filter(day__gte=first, day__lte=last).values("day").annotate(n=Sum("count"))
+        r["day"]: r["n"]
+        for r in tallies.filter(day__gte=earliest, day__lte=last).values("day").annotate(n=Sum("count"))
     }
+    # From the opening day, or earlier when actions were counted before it (events reported ahead).
+    first = max(earliest, min([timezone.localtime(campaign.opens_at).date(), *per_day]))
     days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)] if first <= last else []
     peak = max(per_day.values(), default=0) or 1
     width = CHART_WIDTH / max(len(days), 1)

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -72,7 +72,16 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     context = {"campaigns": campaigns, "campaign": campaign, "site_url": settings.SITE_URL}
     if campaign is not None:
         context.update(dashboard.summary(campaign))
-        context["embed_language"] = translation.get_language()
+        for row in context["rows"]:
+            url = settings.SITE_URL + reverse(
+                "campaign-embed:widget", kwargs={"campaign": campaign.slug, "case": row["case"].slug}
+            )
+            row["embed_url"] = url
+            row["embed_snippet"] = format_html(
+                '<iframe src="{}" title="{}" width="320" height="200" style="border:0" loading="lazy"></iframe>',
+                url,
+                row["case"].name,
+            )
     return render(request, "campaign/staff/dashboard.html", context)
 
 

@@ -1,0 +1,98 @@
+"""The public open-data JSON and the counter partner sites embed."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from campaign import ledger, services
+from campaign.ledger import TallyKey
+from campaign.models import Campaign, Tally
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_gives_totals_per_case_kind_and_country(mixed_ledger, client, case):
+    services.record_offline_report(case=case, kind="postcard", day=timezone.localdate(), count=240, country="FR")
+    response = client.get("/api/v1/totals")
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response["Cache-Control"] == "public, max-age=10"
+    data = response.json()
+    assert data["version"] == 1 and "postcard" in data["kinds"]
+    assert data["total"] == Tally.objects.aggregate(n=Sum("count"))["n"]
+    entry = next(c for c in data["cases"] if c["slug"] == "khaled-drareni")
+    assert set(entry) == {"id", "campaign", "slug", "name", "country", "url", "goal", "total", "by_kind", "by_country"}
+    assert entry["url"] == "http://127.0.0.1:8000/en/write-for-rights-2020/khaled-drareni/"
+    assert entry["total"] == Tally.objects.filter(case=case).aggregate(n=Sum("count"))["n"]
+    dz = Tally.objects.filter(case=case, country="DZ").aggregate(n=Sum("count"))["n"]
+    assert entry["by_country"]["DZ"] == {"total": dz, "by_kind": {"signature": dz}}
+    assert entry["by_country"]["FR"]["by_kind"]["postcard"] == 240
+    assert entry["by_country"]["unknown"]["by_kind"] == {"signature": 10}
+    assert sum(c["total"] for c in entry["by_country"].values()) == entry["total"]
+    assert (
+        entry["by_kind"]["signature"]
+        == Tally.objects.filter(case=case, kind="signature").aggregate(n=Sum("count"))["n"]
+    )
+
+
+def test_it_is_cached_and_never_counts_rows_per_request(mixed_ledger, client, django_assert_num_queries):
+    first = client.get("/api/v1/totals").json()
+    case_id = first["cases"][0]["id"]
+    ledger.add_to_tallies([(TallyKey(case_id, "letter", "online", "FR", timezone.localdate()), 1000)])
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/totals").json()["total"] == first["total"]
+
+
+def test_it_leaves_draft_campaigns_out(mixed_ledger, client, demo_campaign):
+    Campaign.objects.filter(pk=demo_campaign.pk).update(status=Campaign.Status.DRAFT)
+    data = client.get("/api/v1/totals").json()
+    assert data == {**data, "total": 0, "cases": []}
+
+
+def test_it_rate_limits_each_address(client, demo_campaign, settings):
+    settings.OPEN_DATA_RATE_LIMIT_PER_MINUTE = 3
+    for _ in range(3):
+        assert client.get("/api/v1/totals", REMOTE_ADDR="203.0.113.7").status_code == 200
+    response = client.get("/api/v1/totals", REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "60" and response["Access-Control-Allow-Origin"] == "*"
+    assert "error" in response.json()
+    assert client.get("/api/v1/totals", REMOTE_ADDR="203.0.113.8").status_code == 200
+
+
+def test_it_answers_preflight_and_refuses_writes(client, demo_campaign):
+    response = client.options("/api/v1/totals")
+    assert response.status_code == 204 and response["Access-Control-Allow-Origin"] == "*"
+    assert client.post("/api/v1/totals").status_code == 405
+
+
+def test_the_minimal_totals_json_still_works(mixed_ledger, client, case):
+    data = client.get("/api/totals").json()
+    assert data["cases"][str(case.pk)]["total"] == Tally.objects.filter(case=case).aggregate(n=Sum("count"))["n"]
+
+
+# --- The embeddable counter ------------------------------------------------------------------------------
+
+
+def test_the_counter_can_be_framed_and_links_out(mixed_ledger, client, case):
+    response = client.get("/fr/embed/write-for-rights-2020/khaled-drareni/")
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    html = response.content.decode()
+    total = Tally.objects.filter(case=case).aggregate(n=Sum("count"))["n"]
+    assert 0 < total < 1000  # no thousands separator to spell in each language
+    assert f'<span data-total-for="{case.pk}">{total}</span>' in html
+    assert (
+        'href="http://127.0.0.1:8000/fr/write-for-rights-2020/khaled-drareni/" target="_blank" rel="noopener"' in html
+    )
+    assert '<html lang="fr"' in html
+    # Every other page still refuses to be framed.
+    assert client.get("/fr/write-for-rights-2020/khaled-drareni/")["X-Frame-Options"] == "DENY"
+
+
+def test_the_counter_of_an_unknown_or_draft_case_is_not_found(client, demo_campaign):
+    assert client.get("/en/embed/write-for-rights-2020/nobody/").status_code == 404
+    Campaign.objects.filter(pk=demo_campaign.pk).update(status=Campaign.Status.DRAFT)
+    assert client.get("/en/embed/write-for-rights-2020/khaled-drareni/").status_code == 404
