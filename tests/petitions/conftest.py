@@ -36,6 +36,14 @@ def sign_url(case, language: str = "en") -> str:
         return reverse("petitions:sign", kwargs={"campaign": case.campaign.slug, "case": case.slug})
 
 
+def url(name: str, *args, language: str = "en", **kwargs) -> str:
+    """reverse() in a given language (the active language can be left over from an earlier request)."""
+    from django.utils import translation
+
+    with translation.override(language):
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
 def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
     outcome = services.sign_petition(
         case,
@@ -59,3 +67,34 @@ def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
 def signature(case) -> Signature:
     """A pending signature whose confirmation mail is waiting in the outbox."""
     return make_signature(case)
+
+
+@pytest.fixture
+def slow_smtp_server():
+    """An SMTP server on loopback that takes `delay` seconds per message: lets a test kill a worker
+    in the middle of a batch. `slow_smtp_server(0.3)` returns a Mailbox."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import Mailbox, free_port
+
+    controllers = []
+
+    def start(delay: float) -> Mailbox:
+        mailbox = Mailbox(free_port())
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                await asyncio.sleep(delay)
+                mailbox.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
+                return "250 OK"
+
+        controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
+        controller.start()
+        controllers.append(controller)
+        return mailbox
+
+    yield start
+    for controller in controllers:
+        controller.stop()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from campaign.outbox import MailStatus
 from petitions.models import Signature
 
-from .conftest import form_data, make_signature, sign_url
+from .conftest import form_data, make_signature, sign_url, url
 
 
 def thanks_url(case) -> str:
-    return reverse("petitions:thanks", kwargs={"campaign": case.campaign.slug, "case": case.slug})
+    return url("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
 
 
 def test_it_shows_the_form_on_the_case_page(client, case):
@@ -24,7 +23,7 @@ def test_it_shows_the_form_on_the_case_page(client, case):
     assert response.status_code == 200
     assert f'action="{sign_url(case)}"' in html
     assert 'name="wants_news"' in html and "checked" not in html.split('name="wants_news"')[1].split(">")[0]
-    assert reverse("campaign:privacy") in html
+    assert url("campaign:privacy") in html
     assert 'class="plume-hp' in html and 'aria-hidden="true"' in html
 
 

@@ -1,0 +1,94 @@
+"""petitions.tasks.send_confirmations: the outbox of confirmation mails, over SMTP on loopback."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils import timezone
+
+from campaign.outbox import MailStatus
+from petitions import services, tasks
+from petitions.models import Signature
+from tests.conftest import Mailbox, wait_until
+
+from .conftest import make_signature
+
+
+def link_in(text: str, kind: str) -> str:
+    match = re.search(rf"https?://[^/\s]+(/\w\w/petitions/{kind}/[^/\s]+/)", text)
+    assert match, text
+    return match.group(1)
+
+
+def test_it_mails_an_html_and_text_confirmation_in_the_signers_language(client, case, smtp_server: Mailbox):
+    make_signature(case, email="ana@example.org", language="en")
+    make_signature(case, email="zoe@example.org", language="fr", name="Zoë O'Brien")
+    make_signature(case, email="khalid@example.org", language="ar", name="خالد")
+    result = services.send_confirmations()
+    assert (result.sent, result.failed) == (3, 0)
+    mails = {m["To"]: m for m in smtp_server.wait_for(3)}
+    english, french, arabic = mails["ana@example.org"], mails["zoe@example.org"], mails["khalid@example.org"]
+    assert "Confirm your signature for Khaled Drareni" in english["Subject"]
+    assert "Zoë O'Brien" in Mailbox.text_of(french)
+    assert "Zoë O&#x27;Brien" in Mailbox.html_of(french)
+    assert 'dir="rtl"' in Mailbox.html_of(arabic)
+    assert "/fr/petitions/confirm/" in Mailbox.text_of(french)
+    assert all(s.mail_status == MailStatus.SENT and s.mail_sent_at for s in Signature.objects.all())
+
+    page = client.get(link_in(Mailbox.text_of(english), "confirm"))
+    assert "Confirm my signature" in page.content.decode()
+    client.post(link_in(Mailbox.text_of(english), "confirm"))
+    assert Signature.objects.get(email="ana@example.org").status == Signature.Status.CONFIRMED
+    client.post(link_in(Mailbox.text_of(french), "not-me"))
+    assert not Signature.objects.filter(email="zoe@example.org").exists()
+
+
+def test_it_mails_already_signed_to_a_confirmed_signer_who_signs_again(case, smtp_server):
+    signature = make_signature(case)
+    services.send_confirmations()
+    services.confirm_signature(signature.pk)
+    services.sign_petition(case, services.SignatureData(name="Ana", email="ana@example.org", country="FR"))
+    services.send_confirmations()
+    second = smtp_server.wait_for(2)[1]
+    assert "already signed" in second["Subject"]
+    assert "/petitions/confirm/" not in Mailbox.text_of(second)
+
+
+def test_it_sends_nothing_for_flagged_or_invalidated_signatures(case, smtp_server):
+    services.sign_petition(
+        case, services.SignatureData(name="Bot", email="bot@example.org", country="FR", flag_rule="honeypot")
+    )
+    invalid = make_signature(case, email="gone@example.org")
+    services.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
+    assert services.send_confirmations().sent == 0
+    assert smtp_server.messages == []
+
+
+def test_it_records_a_failure_and_retries_later_when_the_mail_server_is_down(case, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 1
+    signature = make_signature(case)
+    result = services.send_confirmations()
+    assert (result.sent, result.failed) == (0, 1)
+    signature.refresh_from_db()
+    assert signature.mail_status == MailStatus.PENDING
+    assert signature.mail_attempts == 1
+    assert signature.mail_last_error
+    assert signature.mail_next_attempt_at > timezone.now()
+
+
+def test_it_sends_in_batches_until_the_outbox_is_empty(case, smtp_server, settings):
+    settings.PETITION_MAIL_BATCH_SIZE = 2
+    for n in range(5):
+        make_signature(case, email=f"p{n}@example.org")
+    assert services.send_confirmations().sent == 5
+    assert len(smtp_server.wait_for(5)) == 5
+
+
+def test_a_real_worker_sends_the_outbox(start_worker, case, smtp_server):
+    for n in range(3):
+        make_signature(case, email=f"p{n}@example.org")
+    worker = start_worker(mailbox=smtp_server)
+    tasks.send_confirmations.delay()
+    assert len(smtp_server.wait_for(3)) == 3
+    wait_until(lambda: not Signature.objects.exclude(mail_status=MailStatus.SENT).exists(), message=worker.log())
