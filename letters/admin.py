@@ -88,6 +88,13 @@ class FlagFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _active_reason(value: str | None) -> RejectionReason | None:
+    """The reason chosen in the action bar or on the letter's page (a select of RejectionReason ids)."""
+    if not value or not value.isdigit():
+        return None
+    return RejectionReason.objects.filter(active=True, pk=int(value)).first()
+
+
 @admin.register(Letter)
 class LetterAdmin(admin.ModelAdmin):
     list_display = (
@@ -179,8 +186,7 @@ class LetterAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reject the selected letters (choose the reason)"), permissions=["change"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        form = LetterActionForm(request.POST)
-        reason = form.cleaned_data.get("rejection_reason") if form.is_valid() else None
+        reason = _active_reason(request.POST.get("rejection_reason"))
         if reason is None:
             self.message_user(request, _("Choose a reason to reject letters."), messages.ERROR)
             return
@@ -268,7 +274,7 @@ class LetterAdmin(admin.ModelAdmin):
             done = services.approve_letter(letter, request.user)
             text = _("Letter approved.")
         elif decision == "reject":
-            reason = RejectionReason.objects.filter(active=True, pk=request.POST.get("rejection_reason") or 0).first()
+            reason = _active_reason(request.POST.get("rejection_reason"))
             if reason is None:
                 self.message_user(request, _("Choose a reason to reject this letter."), messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:letters_letter_change", args=[pk]))
