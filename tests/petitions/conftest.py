@@ -98,3 +98,33 @@ def slow_smtp_server():
     yield start
     for controller in controllers:
         controller.stop()
+
+
+def run_in_threads(target, count: int) -> list:
+    """Run `target(i)` in `count` threads released at the same moment, each on its own database
+    connection (closed at the end); returns the results in thread order, re-raising the first error."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    if errors:
+        raise errors[0]
+    return results

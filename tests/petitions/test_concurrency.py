@@ -1,0 +1,85 @@
+"""Races on PostgreSQL: identical submissions, double confirmations, two workers on one outbox, and a
+worker killed in the middle of a batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign.models import Tally
+from campaign.outbox import MailStatus
+from petitions import services, tasks
+from petitions.models import Signature
+from tests.conftest import wait_until
+
+from .conftest import make_signature, run_in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_simultaneous_identical_submissions_make_one_row(case):
+    case = type(case).objects.select_related("campaign").get(pk=case.pk)
+    data = services.SignatureData(name="Ana Lima", email="ana.lima@gmail.com", country="FR")
+    outcomes = run_in_threads(lambda i: services.sign_petition(case, data), 8)
+    assert sorted(o.value for o in outcomes) == ["new"] + ["repeat"] * 7
+    assert Signature.objects.filter(email_normalised="analima@gmail.com").count() == 1
+
+
+def test_simultaneous_submissions_through_the_view_make_one_row(case):
+    from django.test import Client
+
+    from .conftest import form_data, sign_url
+
+    url = sign_url(case)
+    statuses = run_in_threads(lambda i: Client().post(url, form_data(), REMOTE_ADDR=f"192.0.2.{i}").status_code, 6)
+    assert statuses == [302] * 6
+    assert Signature.objects.count() == 1
+
+
+def test_simultaneous_confirmations_count_once(case):
+    signature = make_signature(case)
+    confirmed = run_in_threads(lambda i: services.confirm_signature(signature.pk), 8)
+    assert confirmed.count(True) == 1
+    counted = run_in_threads(lambda i: services.count_signatures(), 4)
+    assert sum(counted) == 1
+    assert Tally.objects.get().count == 1
+
+
+def test_two_workers_send_each_mail_once(case, start_worker, slow_smtp_server):
+    mailbox = slow_smtp_server(0.02)
+    emails = {f"p{n}@example.org" for n in range(40)}
+    for email in emails:
+        make_signature(case, email=email)
+    start_worker(mailbox=mailbox, name="a", PETITION_MAIL_BATCH_SIZE="5")
+    start_worker(mailbox=mailbox, name="b", PETITION_MAIL_BATCH_SIZE="5")
+    for _ in range(6):
+        tasks.send_confirmations.delay()
+    wait_until(lambda: not Signature.objects.exclude(mail_status=MailStatus.SENT).exists(), timeout=60)
+    messages = mailbox.wait_for(40)
+    recipients = [m["To"] for m in messages]
+    assert sorted(recipients) == sorted(emails)
+
+
+def test_a_worker_killed_mid_batch_loses_no_confirmation(case, start_worker, slow_smtp_server):
+    mailbox = slow_smtp_server(0.3)
+    emails = {f"p{n}@example.org" for n in range(12)}
+    for email in emails:
+        make_signature(case, email=email)
+    worker = start_worker(mailbox=mailbox, name="doomed", PETITION_MAIL_BATCH_SIZE="50")
+    tasks.send_confirmations.delay()
+    mailbox.wait_for(2)
+    worker.kill()
+    # The batch's transaction died with the worker: every row is still waiting to be sent.
+    assert Signature.objects.filter(mail_status=MailStatus.PENDING).count() == 12
+    assert len(mailbox.messages) < 12
+
+    start_worker(mailbox=mailbox, name="rescuer", PETITION_MAIL_BATCH_SIZE="50")
+
+    def all_sent() -> bool:
+        if Signature.objects.exclude(mail_status=MailStatus.SENT).exists():
+            tasks.send_confirmations.delay()  # what beat does every few seconds
+            return False
+        return True
+
+    wait_until(all_sent, timeout=90, interval=3)
+    # Delivery is at least once: the mails sent before the kill go out again.
+    assert {m["To"] for m in mailbox.messages} == emails

@@ -1,0 +1,37 @@
+"""petitions.tasks.forget_old_data: unconfirmed signatures deleted, network addresses blanked."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from petitions import services, tasks
+from petitions.models import Signature
+
+from .conftest import make_signature
+
+
+def test_it_deletes_old_unconfirmed_signatures_and_keeps_the_rest(case, settings):
+    settings.PETITION_UNCONFIRMED_DAYS = 14
+    old = timezone.now() - datetime.timedelta(days=15)
+    stale = make_signature(case, email="stale@example.org", created_at=old)
+    confirmed = make_signature(case, email="confirmed@example.org", created_at=old)
+    services.confirm_signature(confirmed.pk)
+    fresh = make_signature(case, email="fresh@example.org")
+    result = tasks.forget_old_data()
+    assert result["unconfirmed_deleted"] == 1
+    assert not Signature.objects.filter(pk=stale.pk).exists()
+    assert Signature.objects.filter(pk__in=[confirmed.pk, fresh.pk]).count() == 2
+
+
+def test_it_blanks_network_addresses_after_the_retention_time(case, settings):
+    settings.PETITION_IP_RETENTION_DAYS = 7
+    old = make_signature(case, email="old@example.org", created_at=timezone.now() - datetime.timedelta(days=8))
+    services.confirm_signature(old.pk)
+    new = make_signature(case, email="new@example.org")
+    assert services.forget_old_data().addresses_blanked == 1
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert old.ip is None
+    assert new.ip == "203.0.113.7"
