@@ -1,0 +1,161 @@
+"""Family digests: what one digest contains, that each letter reaches each contact once, failures, drawings."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from letters import services
+from letters.models import Digest, DigestItem, FamilyContact, Letter
+from tests.conftest import free_port
+
+from .conftest import image_bytes
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror="alert(1)">'
+
+
+def test_it_sends_one_digest_of_the_approved_letters_in_the_contacts_language(
+    smtp_server, family_contact, approved_letter, make_letter
+):
+    approved_letter(text="Courage, Khaled!", first_name="Ana", country="PT")
+    approved_letter(text="We are with you.", first_name="Karim", country="DZ", addressed_to="family")
+    approved_letter(text="Stay strong.", first_name="Lea", country="DZ")
+    make_letter(text="Not yet read by a moderator")
+
+    digest = services.send_family_digest(family_contact.pk)
+
+    assert digest.status == "sent" and digest.sent_at is not None and digest.letter_count == 3
+    [mail] = smtp_server.wait_for(1)
+    assert mail["To"] == "family@example.org"
+    text = smtp_server.text_of(mail)
+    html = smtp_server.html_of(mail)
+    assert "Here are 3 messages" in text and "from 2 countries" in text
+    for body in (text, html):
+        assert "Courage, Khaled!" in body and "We are with you." in body and "Stay strong." in body
+        assert "Not yet read" not in body
+        assert "Algérie" in body  # country names in the contact's language (French)
+    assert 'lang="fr"' in html
+    assert DigestItem.objects.filter(digest=digest).count() == 3
+    assert Letter.objects.filter(delivered_at__isnull=False).count() == 3
+    family_contact.refresh_from_db()
+    assert family_contact.next_digest_at > timezone.now() + datetime.timedelta(days=6)
+
+
+def test_it_never_sends_a_letter_twice_to_a_contact(smtp_server, family_contact, approved_letter):
+    first = approved_letter(text="First message")
+    services.send_family_digest(family_contact.pk)
+    assert services.send_family_digest(family_contact.pk, force=True) is None  # nothing new
+
+    approved_letter(text="Second message")
+    assert services.send_family_digest(family_contact.pk) is None  # not due before a week
+    digest = services.send_family_digest(family_contact.pk, force=True)  # the admin's "send now"
+    assert list(digest.letters.all()) == [Letter.objects.get(text="Second message")]
+    _first_mail, second_mail = smtp_server.wait_for(2)
+    assert "First message" not in smtp_server.text_of(second_mail)
+    assert DigestItem.objects.filter(letter=first).count() == 1
+
+
+def test_it_sends_to_each_active_contact_and_skips_paused_ones(smtp_server, case, family_contact, approved_letter):
+    paused = FamilyContact.objects.create(case=case, name="Paused", email="paused@example.org", paused=True)
+    approved_letter()
+    assert services.due_family_contact_ids() == [family_contact.pk]
+    assert services.send_family_digest(paused.pk, force=True) is None
+    assert services.send_family_digest(family_contact.pk) is not None
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["family@example.org"]
+
+
+def test_it_records_a_failure_and_retries_later_with_the_same_letters(
+    settings, smtp_server, family_contact, approved_letter
+):
+    approved_letter(text="Hope travels")
+    settings.EMAIL_PORT = free_port()  # nobody listens there
+    failed = services.send_family_digest(family_contact.pk)
+    assert failed.status == "failed" and failed.letter_count == 1 and "Error" in failed.last_error
+    assert not DigestItem.objects.exists()
+    family_contact.refresh_from_db()
+    assert family_contact.failed_attempts == 1 and family_contact.next_digest_at > timezone.now()
+    assert services.send_family_digest(family_contact.pk) is None  # waits for its retry time
+
+    settings.EMAIL_PORT = smtp_server.port
+    digest = services.send_family_digest(family_contact.pk, force=True)
+    assert digest.status == "sent" and digest.attempts == 2
+    assert "Hope travels" in smtp_server.text_of(smtp_server.wait_for(1)[0])
+    family_contact.refresh_from_db()
+    assert family_contact.failed_attempts == 0
+
+
+def test_a_crash_after_sending_and_before_commit_loses_nothing(
+    monkeypatch, smtp_server, family_contact, approved_letter
+):
+    approved_letter(text="Never lost")
+    real_save = Digest.save
+
+    def crash(self, *args, **kwargs):
+        if kwargs.get("update_fields") == ["sent_at"]:
+            raise SystemExit("the worker dies here")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Digest, "save", crash)
+    with pytest.raises(SystemExit):
+        services.send_family_digest(family_contact.pk)
+    smtp_server.wait_for(1)
+    assert not Digest.objects.exists() and not DigestItem.objects.exists()  # rolled back: not recorded as sent
+
+    monkeypatch.setattr(Digest, "save", real_save)
+    digest = services.send_family_digest(family_contact.pk)
+    # At least once: the letter goes again (a bounded duplicate of that one digest), and is now recorded.
+    assert digest.status == "sent"
+    assert "Never lost" in smtp_server.text_of(smtp_server.wait_for(2)[1])
+    assert DigestItem.objects.count() == 1
+
+
+def test_it_splits_a_large_backlog_over_several_digests(settings, smtp_server, family_contact, approved_letter):
+    settings.LETTERS_DIGEST_MAX_LETTERS = 2
+    for n in range(3):
+        approved_letter(text=f"Backlog {n}")
+    assert services.send_family_digest(family_contact.pk).letter_count == 2
+    # More letters wait: the contact stays due.
+    assert services.send_family_digest(family_contact.pk).letter_count == 1
+    assert DigestItem.objects.count() == 3
+
+
+def test_it_attaches_drawings_and_links_those_over_the_mail_size(
+    settings, client, smtp_server, family_contact, approved_letter
+):
+    small = approved_letter(text="A small drawing")
+    small.image.save("a.jpg", ContentFile(image_bytes("JPEG", size=(40, 40))))
+    large = approved_letter(text="A large drawing")
+    large.image.save("b.jpg", ContentFile(image_bytes("JPEG", size=(400, 400))))
+    settings.LETTERS_DIGEST_ATTACH_MAX_BYTES = small.image.size + 10
+
+    services.send_family_digest(family_contact.pk)
+
+    [mail] = smtp_server.wait_for(1)
+    attachments = [(part.get_filename(), part.get_content_type()) for part in mail.iter_attachments()]
+    assert attachments == [(f"drawing-{small.pk}.jpg", "image/jpeg")]
+    text = smtp_server.text_of(mail)
+    link = next(word for word in text.split() if "/letters/drawing/" in word)
+    assert link.startswith(settings.SITE_URL + "/fr/letters/drawing/")
+    assert DigestItem.objects.get(letter=small).image_attached
+    assert not DigestItem.objects.get(letter=large).image_attached
+
+    response = client.get(urlsplit(link).path)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert client.get(urlsplit(link).path[:-3] + "xx/").status_code == 404  # forged
+    settings.LETTERS_IMAGE_LINK_DAYS = -1
+    assert client.get(urlsplit(link).path).status_code == 404  # expired
+
+
+def test_hostile_text_is_escaped_in_the_digests_html(smtp_server, family_contact, approved_letter):
+    approved_letter(text=HOSTILE, first_name="<b>Eve</b>")
+    services.send_family_digest(family_contact.pk)
+    [mail] = smtp_server.wait_for(1)
+    html = smtp_server.html_of(mail)
+    assert "<script>" not in html and "<img src=x" not in html and "<b>Eve" not in html
+    assert "&lt;script&gt;" in html
+    # Plain text is never run as code; it shows what was written, without HTML entities.
+    assert HOSTILE in smtp_server.text_of(mail)
