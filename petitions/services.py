@@ -582,7 +582,7 @@ def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperI
             report.accepted = sum(per_country.values())
         else:
             seen: set[str] = set()
-            new: list[Signature] = []
+            new: list[tuple[int, dict, Signature]] = []
             for line, row in _read_csv(content, _required_columns(paper_import.kind)):
                 name = row.get("name", "")
                 problem = name_problem(name)
@@ -607,19 +607,23 @@ def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperI
                         continue
                     seen.add(normalised)
                 new.append(
-                    Signature(
-                        case=case,
-                        name=name,
-                        email=email,
-                        email_normalised=normalised,
-                        country=country,
-                        source=Signature.Source.PAPER,
-                        status=Signature.Status.CONFIRMED,
-                        confirmed_at=noon,
-                        counted_at=timezone.now(),
-                        # People who signed on paper did not ask for mail.
-                        mail_status=MailStatus.NONE,
-                        paper_import=paper_import,
+                    (
+                        line,
+                        row,
+                        Signature(
+                            case=case,
+                            name=name,
+                            email=email,
+                            email_normalised=normalised,
+                            country=country,
+                            source=Signature.Source.PAPER,
+                            status=Signature.Status.CONFIRMED,
+                            confirmed_at=noon,
+                            counted_at=timezone.now(),
+                            # People who signed on paper did not ask for mail.
+                            mail_status=MailStatus.NONE,
+                            paper_import=paper_import,
+                        ),
                     )
                 )
             already = set(
@@ -628,14 +632,15 @@ def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperI
                 )
             )
             keep = []
-            for signature in new:
+            for line, row, signature in new:
                 if signature.email_normalised and signature.email_normalised in already:
-                    report.reject(0, {"email": signature.email}, _("This address has already signed this petition"))
+                    report.reject(line, row, _("This address has already signed this petition"))
                 else:
                     keep.append(signature)
             Signature.objects.bulk_create(keep, batch_size=2000)
             for signature in keep:
-                tallies[TallyKey(case.pk, ActionKind.SIGNATURE, Signature.Source.PAPER, signature.country, day)] += 1
+                country = signature.country.code
+                tallies[TallyKey(case.pk, ActionKind.SIGNATURE, Signature.Source.PAPER, country, day)] += 1
             report.accepted = len(keep)
         ledger.add_to_tallies(tallies.items())
         paper_import.accepted = report.accepted
