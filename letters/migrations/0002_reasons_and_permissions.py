@@ -45,6 +45,11 @@ def forwards(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
+    grant_and_seed(apps)
+
+
+def grant_and_seed(apps):
+    """Also called by the tests after a transactional test has flushed the database."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in (("Moderators", MODERATOR_PERMISSIONS), ("Organizers", ORGANIZER_PERMISSIONS)):
