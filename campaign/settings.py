@@ -323,6 +323,8 @@ LETTERS_IMAGE_MAX_SIDE = env.int("LETTERS_IMAGE_MAX_SIDE", default=2000)
 # Letters one network address may send per hour; the same text from one address per day.
 LETTERS_RATE_LIMIT_PER_HOUR = env.int("LETTERS_RATE_LIMIT_PER_HOUR", default=10)
 LETTERS_SAME_TEXT_PER_DAY = env.int("LETTERS_SAME_TEXT_PER_DAY", default=2)
+# A letter sent sooner than this after the form was shown is kept but flagged for the moderator ("bot").
+LETTERS_MIN_SECONDS_TO_FILL = env.int("LETTERS_MIN_SECONDS_TO_FILL", default=3)
 # How long a moderator's claim on a letter lasts before another moderator may take it.
 LETTERS_CLAIM_MINUTES = env.int("LETTERS_CLAIM_MINUTES", default=15)
 # Most letters in one family digest (the rest go in the next one), and the drawings' total size attached to

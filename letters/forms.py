@@ -96,6 +96,10 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
             Submit("send", _("Send my message"), css_class="btn-dark btn-lg"),
         )
 
+    @property
+    def min_seconds_to_fill(self) -> int:  # read from settings so a benchmark or a demo can change it
+        return settings.LETTERS_MIN_SECONDS_TO_FILL
+
     def clean_first_name(self) -> str:
         return " ".join(self.cleaned_data["first_name"].split())
 
