@@ -37,6 +37,8 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
     wants_news = forms.BooleanField(label=_("Tell me by email how this case turns out"), required=False)
 
     def __init__(self, *args, case: Case | None = None, **kwargs) -> None:
+        # The case page carries other apps' forms too: element ids must not clash (field names stay plain).
+        kwargs.setdefault("auto_id", "petition_%s")
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "---------"), *countries]
         self.helper = FormHelper()

@@ -12,6 +12,16 @@ from petitions import services
 from petitions.models import Signature
 
 
+@pytest.fixture(autouse=True)
+def _english_first():
+    """Every test starts in English: a request of an earlier test can leave another language active."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 def started_seconds_ago(seconds: int = 60) -> str:
     """The form's signed "shown at" time, as if the visitor opened the page `seconds` ago."""
     return signing.TimestampSigner(salt="plume.form-started").sign(str(int(time.time()) - seconds))

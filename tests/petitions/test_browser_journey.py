@@ -1,0 +1,59 @@
+"""The whole journey in Chromium: sign on the case page, read the mail, confirm, see the counter move."""
+
+from __future__ import annotations
+
+import re
+
+from petitions import services
+from petitions.models import Signature
+from tests.conftest import Mailbox
+
+
+def test_a_supporter_signs_confirms_and_sees_the_counter_move(live_server, page, case, smtp_server, settings):
+    settings.PETITION_MIN_SECONDS_TO_FILL = 1
+    page.goto(live_server.url + case.get_absolute_url())
+    counter = page.locator(f"[data-total-for='{case.pk}']")
+    assert counter.inner_text() == "0"
+
+    petition = page.locator("#petition")
+    petition.get_by_label("Your name").fill("Zhang Wei 张伟")
+    petition.get_by_label("Your email").fill("Zhang.Wei+w4r@GMail.com")
+    petition.get_by_label("Your country").select_option("CN")
+    page.wait_for_timeout(1200)  # a person takes a moment to fill the form in
+    petition.get_by_role("button", name="Sign the petition").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    signature = Signature.objects.get()
+    assert (signature.flagged, signature.email_normalised) == (False, "zhangwei@gmail.com")
+
+    services.send_confirmations()
+    mail = smtp_server.wait_for(1)[0]
+    assert mail["To"] == "Zhang.Wei+w4r@gmail.com"
+    link = re.search(r"https?://\S+?(/en/petitions/confirm/\S+/)", Mailbox.text_of(mail)).group(1)
+    page.goto(live_server.url + link)
+    assert Signature.objects.get().status == Signature.Status.PENDING
+    page.get_by_role("button", name="Confirm my signature").click()
+    page.get_by_role("heading", name="Thank you: your signature is confirmed").wait_for()
+
+    assert services.count_signatures() == 1
+    page.goto(live_server.url + case.get_absolute_url())
+    assert page.locator(f"[data-total-for='{case.pk}']").inner_text() == "1"
+
+
+def test_it_signs_on_a_phone_without_javascript(live_server, browser, case):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + case.get_absolute_url().replace("/en/", "/fr/"))
+        petition = page.locator("#petition")
+        petition.locator("input[name=name]").fill("Zoë")
+        petition.locator("input[name=email]").fill("zoe@example.org")
+        petition.locator("select[name=country]").select_option("FR")
+        petition.locator("input[name=wants_news]").check()
+        # Nothing on the page is wider than the phone's screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        petition.locator("[type=submit]").click()
+        page.wait_for_url("**/fr/petitions/**/thanks/")
+    finally:
+        context.close()
+    signature = Signature.objects.get()
+    assert (signature.language, signature.wants_news) == ("fr", True)
