@@ -325,6 +325,8 @@ LETTERS_RATE_LIMIT_PER_HOUR = env.int("LETTERS_RATE_LIMIT_PER_HOUR", default=10)
 LETTERS_SAME_TEXT_PER_DAY = env.int("LETTERS_SAME_TEXT_PER_DAY", default=2)
 # A letter sent sooner than this after the form was shown is kept but flagged for the moderator ("bot").
 LETTERS_MIN_SECONDS_TO_FILL = env.int("LETTERS_MIN_SECONDS_TO_FILL", default=3)
+# A writer's email is kept only to say their letter was delivered: erased once told, or after this many days.
+LETTERS_WRITER_EMAIL_DAYS = env.int("LETTERS_WRITER_EMAIL_DAYS", default=90)
 # How long a moderator's claim on a letter lasts before another moderator may take it.
 LETTERS_CLAIM_MINUTES = env.int("LETTERS_CLAIM_MINUTES", default=15)
 # Most letters in one family digest (the rest go in the next one), and the drawings' total size attached to

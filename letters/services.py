@@ -39,6 +39,7 @@ from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, Reje
 log = logging.getLogger(__name__)
 
 IMAGE_LINK_SALT = "letters.family-image"
+DAY = datetime.timedelta(days=1)
 
 # --- Pre-screening ---------------------------------------------------------------------------------------
 
@@ -282,10 +283,17 @@ def build_digest_message(contact: FamilyContact, letters: list[Letter]) -> tuple
     for letter in letters:
         if not letter.image:
             continue
-        size = letter.image.size
+        try:
+            size = letter.image.size
+            data = letter.image.open("rb").read() if size <= budget else b""
+        except OSError:
+            # A lost file must not hold back every letter of the digest: send the words without the drawing.
+            log.error("Drawing of letter %s is missing from private storage (%s)", letter.pk, letter.image.name)
+            continue
+        finally:
+            letter.image.close()
         if size <= budget:
-            with letter.image.open("rb") as f:
-                attached[letter.pk] = f.read()
+            attached[letter.pk] = data
             budget -= size
         else:
             with translation.override(contact.language):
@@ -411,13 +419,14 @@ def _delivery_notice(letter: Letter) -> EmailMessage:
 
 def send_delivery_notices(batch_size: int = 200) -> BatchResult:
     """Tell, in one batch over one SMTP connection, the writers whose message was delivered; then erase the
-    addresses of every writer who has been told (or could not be after all retries)."""
+    addresses of every writer who has been told (or could not be after all retries), and of writers whose
+    letter is still undelivered after LETTERS_WRITER_EMAIL_DAYS (no family contact, for example)."""
     result = send_outbox_batch(
         Letter.objects.select_related("case").exclude(writer_email=""), _delivery_notice, batch_size=batch_size
     )
-    Letter.objects.filter(mail_status__in=[MailStatus.SENT, MailStatus.FAILED]).exclude(writer_email="").update(
-        writer_email="", writer_consent=False
-    )
+    told = Q(mail_status__in=[MailStatus.SENT, MailStatus.FAILED])
+    too_old = Q(mail_status=MailStatus.NONE, created_at__lt=timezone.now() - settings.LETTERS_WRITER_EMAIL_DAYS * DAY)
+    Letter.objects.filter(told | too_old).exclude(writer_email="").update(writer_email="", writer_consent=False)
     return result
 
 

@@ -84,7 +84,9 @@ def family_contact(case):
 def _migration_data_after_flush(request):
     """Transactional tests (real workers, live server) end by emptying every table, including the rows data
     migrations wrote: the staff groups, their permissions and the rejection reasons. Put them back."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    by_marker = marker is not None and bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if not by_marker and "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
         return
     request.getfixturevalue("transactional_db")
     from django.apps import apps

@@ -159,3 +159,13 @@ def test_hostile_text_is_escaped_in_the_digests_html(smtp_server, family_contact
     assert "&lt;script&gt;" in html
     # Plain text is never run as code; it shows what was written, without HTML entities.
     assert HOSTILE in smtp_server.text_of(mail)
+
+
+def test_a_drawing_lost_from_storage_does_not_hold_the_digest_back(smtp_server, family_contact, approved_letter):
+    letter = approved_letter(text="Words still go")
+    letter.image.save("gone.jpg", ContentFile(image_bytes("JPEG")))
+    letter.image.storage.delete(letter.image.name)
+    assert services.send_family_digest(family_contact.pk).status == "sent"
+    [mail] = smtp_server.wait_for(1)
+    assert "Words still go" in smtp_server.text_of(mail)
+    assert list(mail.iter_attachments()) == []

@@ -59,3 +59,18 @@ def test_it_reminds_moderators_how_many_letters_wait(smtp_server, moderator, sup
     assert mail["To"] == "moderator@example.org"
     assert mail["Subject"] == "2 letters wait for moderation"
     assert settings.SITE_URL + "/admin/letters/letter/" in smtp_server.text_of(mail)
+
+
+def test_it_forgets_the_email_of_a_writer_whose_letter_was_never_delivered(make_letter, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    old = make_letter(writer_email="old@example.org", writer_consent=True, status="approved")
+    Letter.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=settings.LETTERS_WRITER_EMAIL_DAYS + 1)
+    )
+    recent = make_letter(writer_email="recent@example.org", writer_consent=True)
+    send_delivery_notices()
+    assert Letter.objects.get(pk=old.pk).writer_email == ""
+    assert Letter.objects.get(pk=recent.pk).writer_email == "recent@example.org"

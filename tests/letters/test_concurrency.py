@@ -1,0 +1,66 @@
+"""Two moderators acting on the same letters at the same moment, on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from campaign.models import Tally
+from letters import services
+from letters.models import Letter
+
+
+def run_in_threads(target, count: int) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_letter_approved_twice_at_once_is_counted_once(case, make_letter, moderator, superuser):
+    letters = [make_letter(country="FR") for _ in range(10)]
+    ids = [x.pk for x in letters]
+    users = [moderator, superuser, moderator, superuser]
+    results = run_in_threads(lambda i: services.approve_letters(ids, users[i]), len(users))
+    assert sum(results) == 10
+    assert Letter.objects.filter(status="approved").count() == 10
+    assert Tally.objects.get(case=case, kind="letter").count == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approve_and_reject_at_once_leave_one_decision(case, make_letter, moderator, superuser):
+    from letters.models import RejectionReason
+
+    reason = RejectionReason.objects.first()
+    letter = make_letter()
+    results = run_in_threads(
+        lambda i: (
+            services.approve_letters([letter.pk], moderator)
+            if i == 0
+            else services.reject_letters([letter.pk], reason, superuser)
+        ),
+        2,
+    )
+    assert sorted(results) == [0, 1]
+    letter.refresh_from_db()
+    counted = Tally.objects.filter(case=case).values_list("count", flat=True)
+    assert (letter.status == "approved") == (list(counted) == [1])
