@@ -42,7 +42,7 @@ class SignatureAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     ordering = ("-pk",)
-    actions = ["invalidate_selected"]
+    actions = ["invalidate_selected", "clear_flags"]
     change_list_template = "petitions/admin/signature_change_list.html"
 
     def get_list_display(self, request: HttpRequest):
@@ -76,6 +76,13 @@ class SignatureAdmin(admin.ModelAdmin):
     def invalidate_selected(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
         n = services.invalidate_signatures(queryset)
         self.message_user(request, ngettext("%d signature invalidated.", "%d signatures invalidated.", n) % n)
+
+    @admin.action(
+        description=_("Not suspicious: clear the flag (pending ones get their mail)"), permissions=["invalidate"]
+    )
+    def clear_flags(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        n = services.clear_flags(queryset)
+        self.message_user(request, ngettext("%d flag cleared.", "%d flags cleared.", n) % n)
 
     def get_urls(self):
         return [

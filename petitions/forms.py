@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 
 from crispy_forms.helper import FormHelper
@@ -20,6 +21,24 @@ from . import services
 from .models import PaperImport
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    # Called when the form is rendered: translated and sorted in the visitor's language.
+    return [("", "---------"), *countries]
+
+
+class CountryChoiceField(forms.ChoiceField):
+    """A country list built only when shown; a submitted code is checked against a set, without building
+    and sorting the ~250 translated names on every signature."""
+
+    def valid_value(self, value: str) -> bool:
+        return value in _country_codes()
+
+
 class SignatureForm(HumanCheckFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Your name"),
@@ -32,15 +51,13 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
         help_text=_("We send you a link to confirm your signature. The authority never sees your email."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    # Choices are set per form, so the list is translated and sorted in the visitor's language.
-    country = forms.ChoiceField(label=_("Your country"))
+    country = CountryChoiceField(label=_("Your country"), choices=_country_choices)
     wants_news = forms.BooleanField(label=_("Tell me by email how this case turns out"), required=False)
 
     def __init__(self, *args, case: Case | None = None, **kwargs) -> None:
         # The case page carries other apps' forms too: element ids must not clash (field names stay plain).
         kwargs.setdefault("auto_id", "petition_%s")
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "---------"), *countries]
         self.helper = FormHelper()
         self.helper.form_method = "post"
         if case is not None:

@@ -99,9 +99,35 @@ def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
     )
     if _insert_unless_signed(signature):
         return SignOutcome.NEW
-    if not data.flag_rule:
+    if not data.flag_rule and not _take_over_flagged(signature):
         queue_repeat_mail(case.pk, signature.email_normalised)
     return SignOutcome.REPEAT
+
+
+def _take_over_flagged(signature: Signature) -> bool:
+    """A bot signed first with this person's address (flagged, never mailed): the person's own clean
+    submission replaces it, so a bot cannot keep someone from signing."""
+    return bool(
+        Signature.objects.filter(
+            case_id=signature.case_id,
+            email_normalised=signature.email_normalised,
+            status=Signature.Status.PENDING,
+            flagged=True,
+        ).update(
+            name=signature.name,
+            email=signature.email,
+            country=signature.country,
+            language=signature.language,
+            wants_news=signature.wants_news,
+            ip=signature.ip,
+            flagged=False,
+            flag_rule="",
+            mail_status=MailStatus.PENDING,
+            mail_attempts=0,
+            mail_next_attempt_at=signature.mail_next_attempt_at,
+            created_at=signature.created_at,
+        )
+    )
 
 
 def _insert_unless_signed(signature: Signature) -> bool:
@@ -431,6 +457,18 @@ def invalidate_signatures(signatures: QuerySet[Signature]) -> int:
         removed = len(rows)
     ledger.refresh_totals()
     return removed
+
+
+def clear_flags(signatures: QuerySet[Signature]) -> int:
+    """Staff decided flagged signatures are real people: pending ones get their confirmation mail now,
+    confirmed ones are counted by the next rollup."""
+    with transaction.atomic():
+        flagged = signatures.filter(flagged=True).exclude(status=Signature.Status.INVALIDATED)
+        ids = list(flagged.select_for_update().values_list("pk", flat=True))
+        Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING).update(
+            mail_status=MailStatus.PENDING, mail_attempts=0, mail_next_attempt_at=timezone.now()
+        )
+        return Signature.objects.filter(pk__in=ids).update(flagged=False, flag_rule="")
 
 
 # --- Personal data kept only as long as needed -----------------------------------------------------------------

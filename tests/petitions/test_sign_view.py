@@ -242,3 +242,12 @@ def test_it_shows_the_form_on_its_own_page_without_javascript(client, case):
     assert response.status_code == 200
     assert 'dir="rtl"' in response.content.decode()
     assert 'name="started"' in response.content.decode()
+
+
+def test_it_lets_a_person_sign_after_a_bot_used_their_address(client, case):
+    client.post(sign_url(case), form_data(website="http://spam.example", name="Bot"))
+    response = client.post(sign_url(case), form_data(name="Ana Lima"), REMOTE_ADDR="192.0.2.9")
+    assert response.status_code == 302
+    signature = Signature.objects.get()
+    assert (signature.name, signature.flagged, signature.flag_rule) == ("Ana Lima", False, "")
+    assert signature.mail_status == MailStatus.PENDING

@@ -106,3 +106,18 @@ def test_it_invalidates_selected_signatures_with_an_action(organizer_client, sig
     assert response.status_code == 302
     assert Signature.objects.get(pk=signatures[1].pk).status == Signature.Status.INVALIDATED
     assert sum(Tally.objects.values_list("count", flat=True)) == 2
+
+
+def test_it_clears_flags_so_pending_ones_get_their_mail_and_confirmed_ones_count(organizer_client, case):
+    from campaign.outbox import MailStatus
+
+    pending = make_signature(case, email="fast@example.org", flagged=True, flag_rule="too-fast", mail_status="none")
+    confirmed = make_signature(case, email="quick@example.org", flagged=True, flag_rule="too-fast")
+    services.confirm_signature(confirmed.pk)
+    response = organizer_client.post(
+        reverse(CHANGELIST), {"action": "clear_flags", "_selected_action": [pending.pk, confirmed.pk]}
+    )
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert (pending.flagged, pending.mail_status) == (False, MailStatus.PENDING)
+    assert services.count_signatures() == 1
