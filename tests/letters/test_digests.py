@@ -169,3 +169,12 @@ def test_a_drawing_lost_from_storage_does_not_hold_the_digest_back(smtp_server, 
     [mail] = smtp_server.wait_for(1)
     assert "Words still go" in smtp_server.text_of(mail)
     assert list(mail.iter_attachments()) == []
+
+
+def test_an_arabic_speaking_family_gets_a_right_to_left_digest(smtp_server, case, approved_letter):
+    contact = FamilyContact.objects.create(case=case, name="عائلة", email="family-ar@example.org", language="ar")
+    approved_letter(text="Courage", country="FR")
+    services.send_family_digest(contact.pk)
+    html = smtp_server.html_of(smtp_server.wait_for(1)[0])
+    assert 'lang="ar" dir="rtl"' in html
+    assert "فرنسا" in html  # France, in Arabic

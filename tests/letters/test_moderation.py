@@ -153,3 +153,14 @@ def test_it_only_moderates_with_a_post(moderator_client, make_letter):
     response = moderator_client.get(reverse("admin:letters_letter_moderate", args=[letter.pk]), {"decision": "approve"})
     assert response.status_code == 405
     assert Letter.objects.get().status == "pending"
+
+
+def test_a_moderator_can_leave_a_letter_for_someone_else(moderator_client, make_letter):
+    letter = make_letter()
+    moderator_client.get(reverse("admin:letters_letter_change", args=[letter.pk]))
+    assert Letter.objects.get().claimed_by_id is not None
+    url = reverse("admin:letters_letter_moderate", args=[letter.pk])
+    response = moderator_client.post(url, {"decision": "release"})
+    assert response.url == reverse(CHANGELIST)
+    letter.refresh_from_db()
+    assert (letter.claimed_by, letter.status) == (None, "pending")
