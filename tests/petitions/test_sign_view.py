@@ -251,3 +251,21 @@ def test_it_lets_a_person_sign_after_a_bot_used_their_address(client, case):
     signature = Signature.objects.get()
     assert (signature.name, signature.flagged, signature.flag_rule) == ("Ana Lima", False, "")
     assert signature.mail_status == MailStatus.PENDING
+
+
+def test_it_accepts_a_scripted_post_with_the_tokens_of_one_page_many_times(case, settings):
+    """What the benchmark does: one GET for the CSRF cookie and the form time, then many POSTs."""
+    import re
+
+    from django.test import Client
+
+    settings.PETITION_MIN_SECONDS_TO_FILL = 0
+    settings.PETITION_IP_RATE_LIMIT = 1000
+    client = Client(enforce_csrf_checks=True)
+    html = client.get(sign_url(case)).content.decode()
+    tokens = dict(re.findall(r'name="(csrfmiddlewaretoken|started)" value="([^"]+)"', html))
+    assert set(tokens) == {"csrfmiddlewaretoken", "started"}
+    for n in range(3):
+        data = {"name": f"Bench {n}", "email": f"bench{n}@gmail.com", "country": "FR", **tokens}
+        assert client.post(sign_url(case), data).status_code == 302
+    assert Signature.objects.filter(flagged=False).count() == 3

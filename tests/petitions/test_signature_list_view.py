@@ -67,3 +67,20 @@ def test_it_keeps_moderators_and_visitors_out(client, moderator_client, case, si
     assert moderator_client.get(csv_url(case)).status_code == 403
     client.logout()
     assert client.get(csv_url(case)).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33 6", "'+33 6"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ana = Lima", "Ana = Lima"),
+        ("", ""),
+    ],
+)
+def test_it_neutralises_cells_a_spreadsheet_would_run(cell, safe):
+    assert services.spreadsheet_safe(cell) == safe
