@@ -9,7 +9,7 @@ from petitions.models import Signature
 from tests.conftest import Mailbox
 
 
-def test_a_supporter_signs_confirms_and_sees_the_counter_move(live_server, page, case, smtp_server, settings):
+def test_it_takes_a_supporter_from_signing_to_a_moved_counter(live_server, page, case, smtp_server, settings):
     settings.PETITION_MIN_SECONDS_TO_FILL = 1
     page.goto(live_server.url + case.get_absolute_url())
     counter = page.locator(f"[data-total-for='{case.pk}']")

@@ -3,6 +3,8 @@ worker killed in the middle of a batch."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campaign.models import Tally
@@ -16,7 +18,7 @@ from .conftest import make_signature, run_in_threads
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_simultaneous_identical_submissions_make_one_row(case):
+def test_it_makes_one_row_of_simultaneous_identical_submissions(case):
     case = type(case).objects.select_related("campaign").get(pk=case.pk)
     data = services.SignatureData(name="Ana Lima", email="ana.lima@gmail.com", country="FR")
     outcomes = run_in_threads(lambda i: services.sign_petition(case, data), 8)
@@ -24,7 +26,7 @@ def test_simultaneous_identical_submissions_make_one_row(case):
     assert Signature.objects.filter(email_normalised="analima@gmail.com").count() == 1
 
 
-def test_simultaneous_submissions_through_the_view_make_one_row(case):
+def test_it_makes_one_row_of_simultaneous_submissions_through_the_view(case):
     from django.test import Client
 
     from .conftest import form_data, sign_url
@@ -35,7 +37,7 @@ def test_simultaneous_submissions_through_the_view_make_one_row(case):
     assert Signature.objects.count() == 1
 
 
-def test_simultaneous_confirmations_count_once(case):
+def test_it_counts_simultaneous_confirmations_once(case):
     signature = make_signature(case)
     confirmed = run_in_threads(lambda i: services.confirm_signature(signature.pk), 8)
     assert confirmed.count(True) == 1
@@ -44,22 +46,23 @@ def test_simultaneous_confirmations_count_once(case):
     assert Tally.objects.get().count == 1
 
 
-def test_two_workers_send_each_mail_once(case, start_worker, slow_smtp_server):
+def test_it_sends_each_mail_once_with_two_workers(case, start_worker, slow_smtp_server):
     mailbox = slow_smtp_server(0.02)
     emails = {f"p{n}@example.org" for n in range(40)}
     for email in emails:
         make_signature(case, email=email)
-    start_worker(mailbox=mailbox, name="a", PETITION_MAIL_BATCH_SIZE="5")
-    start_worker(mailbox=mailbox, name="b", PETITION_MAIL_BATCH_SIZE="5")
+    workers = [start_worker(mailbox=mailbox, name=n, PETITION_MAIL_BATCH_SIZE="5") for n in ("a", "b")]
     for _ in range(6):
         tasks.send_confirmations.delay()
     wait_until(lambda: not Signature.objects.exclude(mail_status=MailStatus.SENT).exists(), timeout=60)
     messages = mailbox.wait_for(40)
     recipients = [m["To"] for m in messages]
     assert sorted(recipients) == sorted(emails)
+    # Both workers took part (each holds one task at a time, and six were queued).
+    assert all(re.search(r"send_confirmations\[[0-9a-f-]+\] received", w.log()) for w in workers)
 
 
-def test_a_worker_killed_mid_batch_loses_no_confirmation(case, start_worker, slow_smtp_server):
+def test_it_loses_no_confirmation_when_a_worker_is_killed_mid_batch(case, start_worker, slow_smtp_server):
     mailbox = slow_smtp_server(0.3)
     emails = {f"p{n}@example.org" for n in range(12)}
     for email in emails:

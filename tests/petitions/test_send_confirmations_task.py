@@ -85,7 +85,7 @@ def test_it_sends_in_batches_until_the_outbox_is_empty(case, smtp_server, settin
     assert len(smtp_server.wait_for(5)) == 5
 
 
-def test_a_real_worker_sends_the_outbox(start_worker, case, smtp_server):
+def test_it_is_sent_by_a_real_worker(start_worker, case, smtp_server):
     for n in range(3):
         make_signature(case, email=f"p{n}@example.org")
     worker = start_worker(mailbox=smtp_server)
