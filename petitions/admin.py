@@ -69,6 +69,14 @@ class SignatureAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    # Deleting (superusers: a person's request to be erased) goes through the service that also takes
+    # counted signatures out of the ledger.
+    def delete_model(self, request: HttpRequest, obj: Signature) -> None:
+        services.delete_signatures(Signature.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        services.delete_signatures(queryset)
+
     def has_invalidate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("petitions.invalidate_signatures")
 

@@ -430,33 +430,43 @@ def preview_invalidation(signatures: QuerySet[Signature]) -> InvalidationPreview
     return InvalidationPreview(total=sum(by_status.values()), counted=counted, by_status=by_status)
 
 
-def invalidate_signatures(signatures: QuerySet[Signature]) -> int:
-    """Invalidate signatures and take the counted ones back out of the ledger, in one transaction.
+def _lock_and_uncount(signatures: QuerySet[Signature]) -> list[int]:
+    """Lock the rows (FOR UPDATE) and subtract the counted ones from the ledger; returns their ids.
 
-    Row locks (FOR UPDATE) keep it from racing the rollup: a row the rollup is counting is invalidated after
-    it was counted, and subtracted; a row invalidated first is never counted.
+    Call inside a transaction. The row locks keep it from racing the rollup: a row the rollup is counting
+    is handled after it was counted, and subtracted; a row handled first is never counted.
     """
-    removed = 0
+    rows = list(
+        Signature.objects.filter(pk__in=signatures.values("pk"))
+        .select_for_update()
+        .values_list("pk", "case_id", "source", "country", "confirmed_at", "counted_at", "flagged", "status")
+    )
+    ledger.add_to_tallies(
+        (TallyKey(case_id, ActionKind.SIGNATURE, source, country, _day(confirmed_at)), -1)
+        for _, case_id, source, country, confirmed_at, counted_at, flagged, status in rows
+        if counted_at is not None and not flagged and status == Signature.Status.CONFIRMED
+    )
+    return [r[0] for r in rows]
+
+
+def invalidate_signatures(signatures: QuerySet[Signature]) -> int:
+    """Invalidate signatures and take the counted ones back out of the ledger, in one transaction."""
     with transaction.atomic():
-        rows = list(
-            Signature.objects.filter(pk__in=signatures.values("pk"))
-            .exclude(status=Signature.Status.INVALIDATED)
-            .select_for_update()
-            .values_list("pk", "case_id", "source", "country", "confirmed_at", "counted_at", "flagged", "status")
-        )
-        if not rows:
+        ids = _lock_and_uncount(signatures.exclude(status=Signature.Status.INVALIDATED))
+        if not ids:
             return 0
-        Signature.objects.filter(pk__in=[r[0] for r in rows]).update(
-            status=Signature.Status.INVALIDATED, mail_status=MailStatus.NONE
-        )
-        ledger.add_to_tallies(
-            (TallyKey(case_id, ActionKind.SIGNATURE, source, country, _day(confirmed_at)), -1)
-            for _, case_id, source, country, confirmed_at, counted_at, flagged, status in rows
-            if counted_at is not None and not flagged and status == Signature.Status.CONFIRMED
-        )
-        removed = len(rows)
+        Signature.objects.filter(pk__in=ids).update(status=Signature.Status.INVALIDATED, mail_status=MailStatus.NONE)
     ledger.refresh_totals()
-    return removed
+    return len(ids)
+
+
+def delete_signatures(signatures: QuerySet[Signature]) -> int:
+    """Erase signatures (a person's request to be forgotten), taking the counted ones out of the ledger."""
+    with transaction.atomic():
+        ids = _lock_and_uncount(signatures)
+        deleted, _ = Signature.objects.filter(pk__in=ids).delete()
+    ledger.refresh_totals()
+    return deleted
 
 
 def clear_flags(signatures: QuerySet[Signature]) -> int:

@@ -121,3 +121,22 @@ def test_it_clears_flags_so_pending_ones_get_their_mail_and_confirmed_ones_count
     pending.refresh_from_db()
     assert (pending.flagged, pending.mail_status) == (False, MailStatus.PENDING)
     assert services.count_signatures() == 1
+
+
+def test_it_takes_a_deleted_signature_out_of_the_counts(client, superuser, signatures):
+    client.force_login(superuser)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [signatures[0].pk], "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Signature.objects.filter(pk=signatures[0].pk).exists()
+    assert sum(Tally.objects.values_list("count", flat=True)) == 2
+    assert services.reconcile_signatures() == 0
+
+
+def test_it_lets_only_superusers_delete(organizer_client, signatures):
+    response = organizer_client.post(
+        reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [signatures[0].pk], "post": "yes"}
+    )
+    assert Signature.objects.filter(pk=signatures[0].pk).exists()
+    assert response.status_code in (200, 302, 403)
