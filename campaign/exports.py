@@ -185,15 +185,34 @@ class _CsvWriter:
 
 
 class _XlsxWriter:
+    # A worksheet holds at most 1,048,576 rows: a bigger export goes on in another sheet, header repeated.
+    max_rows = 1_048_576
+
     def __init__(self, path: Path, sheet_title: str) -> None:
         # write_only mode streams rows to a temporary file instead of building the sheet in memory.
         self._path = path
         self._book = Workbook(write_only=True)
         # Sheet titles are at most 31 characters and cannot contain []:*?/\ .
-        self._sheet = self._book.create_sheet(title="".join(c for c in sheet_title if c not in "[]:*?/\\")[:31])
+        self._title = "".join(c for c in sheet_title if c not in "[]:*?/\\")[:27]
+        self._header: list | None = None
+        self._sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self._sheets += 1
+        title = self._title if self._sheets == 1 else f"{self._title} {self._sheets}"
+        self._sheet = self._book.create_sheet(title=title)
+        self._rows = 0
+        if self._header is not None:
+            self.write(self._header)
 
     def write(self, row: list) -> None:
+        if self._header is None:
+            self._header = row
+        elif self._rows >= self.max_rows:
+            self._new_sheet()
         self._sheet.append(row)
+        self._rows += 1
 
     def close(self) -> None:
         self._book.save(self._path)

@@ -224,3 +224,16 @@ def test_postgresqls_copy_writes_the_same_rows_as_python(mixed_ledger, case, org
     assert copied == written
     assert len(copied) == Tally.objects.filter(count__gt=0).count() + 1
     assert any(row[1] == '\'@Khaled, "the" journalist' and row[5] == "Unknown" for row in copied)
+
+
+def test_an_xlsx_export_too_big_for_one_sheet_goes_on_in_another(mixed_ledger, organizer, monkeypatch):
+    monkeypatch.setattr(exports._XlsxWriter, "max_rows", 100)
+    job = exports.run_export(make_job(organizer, format="xlsx").pk)
+    book = load_workbook(exports.export_path(job), read_only=True)
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets]
+    count = Tally.objects.filter(count__gt=0).count()
+    assert len(sheets) == -(-count // 99) > 1  # 100 rows a sheet: the header and 99 tallies
+    assert book.sheetnames[:2] == ["Totals by day", "Totals by day 2"]
+    assert all(rows[0] == sheets[0][0] for rows in sheets)
+    assert sum(len(rows) - 1 for rows in sheets) == count
+    assert sum(r[7] for rows in sheets for r in rows[1:]) == Tally.objects.aggregate(n=Sum("count"))["n"]
