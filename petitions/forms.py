@@ -28,7 +28,7 @@ def _country_codes() -> frozenset[str]:
 
 def _country_choices() -> list[tuple[str, str]]:
     # Called when the form is rendered: translated and sorted in the visitor's language.
-    return [("", "---------"), *countries]
+    return [("", _("Choose your country")), *countries]
 
 
 class CountryChoiceField(forms.ChoiceField):
