@@ -21,6 +21,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
+def megabytes(size: int) -> str:
+    """8388608 -> "8", 3040000 -> "2.9"."""
+    return f"{round(size / 1_048_576, 1):g}"
+
+
 def clean_letter_image(upload) -> ContentFile:
     """Return a re-encoded JPEG of `upload`, or raise ValidationError with a message for the supporter."""
     max_bytes = settings.LETTERS_IMAGE_MAX_BYTES
@@ -28,7 +33,7 @@ def clean_letter_image(upload) -> ContentFile:
         raise ValidationError(
             _("This image is too large (%(size)s MB). Please choose one under %(limit)s MB."),
             code="too_large",
-            params={"size": round(upload.size / 1_048_576, 1), "limit": max_bytes // 1_048_576},
+            params={"size": megabytes(upload.size), "limit": megabytes(max_bytes)},
         )
     unreadable = ValidationError(
         _("This file is not an image we can read. Please choose a JPEG, PNG or WebP picture."), code="not_an_image"

@@ -18,6 +18,7 @@ from campaign.models import Case
 
 from . import services
 from .forms import LetterForm
+from .images import megabytes
 
 
 def _open_case(campaign: str, case: str) -> Case:
@@ -46,6 +47,13 @@ def _limited(request: HttpRequest, form: LetterForm) -> str:
     return ""
 
 
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def write_letter(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
@@ -53,6 +61,13 @@ def write_letter(request: HttpRequest, campaign: str, case: str) -> HttpResponse
     if not case_obj.is_open():
         messages.info(request, _("Letters for this case are closed. Thank you for your support."))
         return redirect(case_obj)
+    if request.method == "POST" and _content_length(request) > settings.LETTERS_IMAGE_MAX_BYTES + 256 * 1024:
+        # Refused before the body is read: a huge upload never reaches the disk.
+        problem = _("This image is too large. Please choose one under %(limit)s MB.") % {
+            "limit": megabytes(settings.LETTERS_IMAGE_MAX_BYTES)
+        }
+        form = LetterForm(case=case_obj, initial=_initial())
+        return render(request, "letters/write.html", {"case": case_obj, "form": form, "problem": problem}, status=413)
     if request.method == "POST":
         form = LetterForm(request.POST, request.FILES, case=case_obj)
         if form.is_valid():

@@ -92,14 +92,13 @@ def test_it_refuses_a_real_image_of_another_type(client, case):
 
 
 def test_it_refuses_a_file_over_the_size_limit(client, case, settings):
-    settings.LETTERS_IMAGE_MAX_BYTES = 1024 * 1024
     noisy = Image.frombytes("RGB", (1000, 1000), random.Random(4).randbytes(3_000_000))
     out = io.BytesIO()
     noisy.save(out, "PNG")
-    assert out.tell() > 1024 * 1024
+    settings.LETTERS_IMAGE_MAX_BYTES = out.tell() - 1
     response = post_image(client, case, "big.png", out.getvalue())
     assert response.status_code == 400
-    assert "This image is too large" in response.content.decode()
+    assert "This image is too large (2.9 MB). Please choose one under 2.9 MB." in response.content.decode()
     assert not Letter.objects.exists()
 
 
@@ -124,3 +123,12 @@ def test_it_refuses_a_truncated_image(client, case):
     response = post_image(client, case, "cut.jpg", data[: len(data) // 2], "image/jpeg")
     assert response.status_code == 400
     assert "This file is not an image we can read" in response.content.decode()
+
+
+def test_it_refuses_a_huge_upload_before_reading_it(client, case, settings):
+    settings.LETTERS_IMAGE_MAX_BYTES = 1024 * 1024
+    data = b"\x00" * (2 * 1024 * 1024)
+    response = post_image(client, case, "huge.png", data)
+    assert response.status_code == 413
+    assert "This image is too large. Please choose one under 1 MB." in response.content.decode()
+    assert not Letter.objects.exists()
