@@ -19,6 +19,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from django_countries.fields import Country
 
 from . import services, tasks
 from .forms import LetterActionForm
@@ -95,6 +96,20 @@ def _active_reason(value: str | None) -> RejectionReason | None:
     return RejectionReason.objects.filter(active=True, pk=int(value)).first()
 
 
+class CountryFilter(admin.SimpleListFilter):
+    """Only the countries letters came from, not the whole world."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = Letter.objects.order_by().values_list("country", flat=True).distinct()
+        return sorted(((code, Country(code).name) for code in codes if code), key=lambda choice: str(choice[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset
+
+
 @admin.register(Letter)
 class LetterAdmin(admin.ModelAdmin):
     list_display = (
@@ -109,7 +124,7 @@ class LetterAdmin(admin.ModelAdmin):
         "claim",
     )
     list_display_links = ("created_at", "excerpt")
-    list_filter = (StatusFilter, "case", "language", "country", KindFilter, FlagFilter)
+    list_filter = (StatusFilter, FlagFilter, KindFilter, "case", "language", CountryFilter)
     list_select_related = ("case", "claimed_by")
     search_fields = ("text",)
     ordering = ("created_at", "pk")
@@ -127,11 +142,21 @@ class LetterAdmin(admin.ModelAdmin):
         "moderated_at",
         "claimed_by",
         "claimed_until",
-        "flag_labels",
-        "flag_notes",
         "delivered_at",
     )
-    letter_fields = ("case", "addressed_to", "first_name", "country", "language", "created_at", "text", "image_preview")
+    # The flags sit next to the text they are about.
+    letter_fields = (
+        "case",
+        "addressed_to",
+        "first_name",
+        "country",
+        "language",
+        "created_at",
+        "text",
+        "flag_labels",
+        "flag_notes",
+        "image_preview",
+    )
     writer_fields = ("writer_email", "writer_consent", "writer_language", "mail_status", "mail_sent_at")
 
     def get_fieldsets(self, request, obj=None):

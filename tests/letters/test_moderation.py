@@ -164,3 +164,15 @@ def test_a_moderator_can_leave_a_letter_for_someone_else(moderator_client, make_
     assert response.url == reverse(CHANGELIST)
     letter.refresh_from_db()
     assert (letter.claimed_by, letter.status) == (None, "pending")
+
+
+def test_the_country_filter_lists_only_countries_letters_came_from(moderator_client, make_letter):
+    make_letter(country="DZ")
+    make_letter(country="BR")
+    response = moderator_client.get(reverse(CHANGELIST))
+    country_filter = next(
+        f for f in response.context["cl"].filter_specs if getattr(f, "parameter_name", "") == "country"
+    )
+    assert [code for code, _ in country_filter.lookup_choices] == ["DZ", "BR"]  # Algeria, Brazil
+    filtered = moderator_client.get(reverse(CHANGELIST), {"country": "BR"}).context["cl"].result_list
+    assert [x.country.code for x in filtered] == ["BR"]
