@@ -47,11 +47,27 @@ def test_it_limits_hits_per_key_and_window():
     assert abuse.hit_rate_limit("sign-ip", "203.0.113.10", limit=3, window_seconds=60) is False
 
 
-def test_it_lets_people_through_when_the_cache_is_down(monkeypatch, caplog):
-    def broken(*args, **kwargs):
-        raise ConnectionError("Redis is down")
+def test_it_counts_in_redis_with_an_expiry(settings):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
-    monkeypatch.setattr(abuse.cache, "add", broken)
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    abuse.hit_rate_limit("sign-domain", "example.org", limit=3, window_seconds=60)
+    client = backend._cache.get_client(write=True)
+    keys = client.keys("*ratelimit:sign-domain:*")
+    assert len(keys) == 1
+    assert 0 < client.ttl(keys[0]) <= 65
+
+
+def test_it_lets_people_through_when_the_cache_is_down(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     assert abuse.hit_rate_limit("sign-ip", "203.0.113.9", limit=0, window_seconds=60) is False
     assert "the cache is unreachable" in caplog.text
 
