@@ -417,13 +417,20 @@ def _delivery_notice(letter: Letter) -> EmailMessage:
     return render_mail("letters/mail/delivered", context, [letter.writer_email], language)
 
 
-def send_delivery_notices(batch_size: int = 200) -> BatchResult:
-    """Tell, in one batch over one SMTP connection, the writers whose message was delivered; then erase the
-    addresses of every writer who has been told (or could not be after all retries), and of writers whose
-    letter is still undelivered after LETTERS_WRITER_EMAIL_DAYS (no family contact, for example)."""
-    result = send_outbox_batch(
-        Letter.objects.select_related("case").exclude(writer_email=""), _delivery_notice, batch_size=batch_size
-    )
+def send_delivery_notices(batch_size: int = 200, max_batches: int = 20) -> BatchResult:
+    """Tell the writers whose message was delivered, in batches of `batch_size` (each over one SMTP
+    connection, claimed with SKIP LOCKED); then erase the addresses of every writer who has been told (or
+    could not be after all retries), and of writers whose letter is still undelivered after
+    LETTERS_WRITER_EMAIL_DAYS (no family contact, for example)."""
+    result = BatchResult()
+    for _batch_number in range(max_batches):
+        batch = send_outbox_batch(
+            Letter.objects.select_related("case").exclude(writer_email=""), _delivery_notice, batch_size=batch_size
+        )
+        result.sent += batch.sent
+        result.failed += batch.failed
+        if batch.sent + batch.failed < batch_size:
+            break
     told = Q(mail_status__in=[MailStatus.SENT, MailStatus.FAILED])
     too_old = Q(mail_status=MailStatus.NONE, created_at__lt=timezone.now() - settings.LETTERS_WRITER_EMAIL_DAYS * DAY)
     Letter.objects.filter(told | too_old).exclude(writer_email="").update(writer_email="", writer_consent=False)

@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaign', '0004_organizers_permissions'),
-        ('letters', '0002_reasons_and_permissions'),
+        ("campaign", "0004_organizers_permissions"),
+        ("letters", "0002_reasons_and_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['country'], name='letter_country'),
+            model_name="letter",
+            index=models.Index(fields=["country"], name="letter_country"),
         ),
     ]

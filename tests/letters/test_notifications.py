@@ -74,3 +74,14 @@ def test_it_forgets_the_email_of_a_writer_whose_letter_was_never_delivered(make_
     send_delivery_notices()
     assert Letter.objects.get(pk=old.pk).writer_email == ""
     assert Letter.objects.get(pk=recent.pk).writer_email == "recent@example.org"
+
+
+def test_it_sends_notices_in_batches_over_few_connections(smtp_server, family_contact, approved_letter):
+    for n in range(5):
+        approved_letter(writer_email=f"writer{n}@example.org", writer_consent=True)
+    services.send_family_digest(family_contact.pk)
+    result = services.send_delivery_notices(batch_size=2)
+    assert (result.sent, result.failed) == (5, 0)
+    notices = [m for m in smtp_server.wait_for(6) if m["To"].startswith("writer")]
+    assert sorted(m["To"] for m in notices) == [f"writer{n}@example.org" for n in range(5)]
+    assert not Letter.objects.exclude(writer_email="").exists()
