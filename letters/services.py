@@ -34,7 +34,7 @@ from campaign.ledger import TallyKey, add_to_tallies
 from campaign.models import ActionSource, Case
 from campaign.outbox import BatchResult, MailStatus, render_mail, retry_delay, send_outbox_batch
 
-from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason
+from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason, private_storage
 
 log = logging.getLogger(__name__)
 
@@ -225,13 +225,18 @@ def approve_letters(letter_ids: Iterable[int], user) -> int:
 def reject_letters(letter_ids: Iterable[int], reason: RejectionReason, user) -> int:
     """Reject the pending letters among `letter_ids` with `reason`; return how many.
 
-    A rejected letter is never delivered, so the writer's email (kept only to announce delivery) goes now."""
+    A rejected letter is never delivered, so the writer's email (kept only to announce delivery) and the
+    image go now; the text stays for the moderators' record."""
     now = timezone.now()
     with transaction.atomic():
         letters = _lock_pending(letter_ids, user)
         if not letters:
             return 0
+        images = [letter.image.name for letter in letters if letter.image]
+        # Files are not transactional: remove them only once the rejection is committed.
+        transaction.on_commit(lambda: [private_storage.delete(name) for name in images])
         return Letter.objects.filter(pk__in=[x.pk for x in letters], status=Letter.Status.PENDING).update(
+            image="",
             status=Letter.Status.REJECTED,
             rejection_reason=reason,
             moderated_by=user,

@@ -176,3 +176,20 @@ def test_the_country_filter_lists_only_countries_letters_came_from(moderator_cli
     assert [code for code, _ in country_filter.lookup_choices] == ["DZ", "BR"]  # Algeria, Brazil
     filtered = moderator_client.get(reverse(CHANGELIST), {"country": "BR"}).context["cl"].result_list
     assert [x.country.code for x in filtered] == ["BR"]
+
+
+def test_rejecting_a_letter_deletes_its_image(moderator, make_letter, reason, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    from .conftest import image_bytes
+
+    letter = make_letter()
+    letter.image.save("card.jpg", ContentFile(image_bytes("JPEG")))
+    path = letter.image.path
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reject_letters([letter.pk], reason, moderator) == 1
+    letter.refresh_from_db()
+    assert letter.image.name == ""
+    import os
+
+    assert not os.path.exists(path)
