@@ -331,6 +331,22 @@ class FlaggedWordAdmin(admin.ModelAdmin):
     search_fields = ("word",)
 
 
+class RecentDigestInline(admin.TabularInline):
+    """The contact's digests, newest first: when, what status, how many letters."""
+
+    model = Digest
+    fields = ("created_at", "status", "letter_count", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(FamilyContact)
 class FamilyContactAdmin(admin.ModelAdmin):
     list_display = ("name", "case", "email", "language", "cadence", "paused", "next_digest_at", "failed_attempts")
@@ -339,6 +355,7 @@ class FamilyContactAdmin(admin.ModelAdmin):
     search_fields = ("name", "email")
     readonly_fields = ("next_digest_at", "failed_attempts", "created_at")
     actions = ["send_next_digest_now"]
+    inlines = [RecentDigestInline]
 
     @admin.action(description=_("Send the next digest now"), permissions=["change"])
     def send_next_digest_now(self, request: HttpRequest, queryset: QuerySet) -> None:

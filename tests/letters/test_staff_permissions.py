@@ -94,3 +94,10 @@ def test_digests_are_read_only_in_the_admin(organizer_client, family_contact):
     response = organizer_client.get(reverse("admin:letters_digest_change", args=[digest.pk]))
     assert response.status_code == 200
     assert 'name="_save"' not in response.content.decode()
+
+
+def test_an_organizer_sees_a_contacts_digests_on_its_page(organizer_client, family_contact):
+    Digest.objects.create(contact=family_contact, status="failed", last_error="SMTPServerDisconnected: gone")
+    response = organizer_client.get(reverse("admin:letters_familycontact_change", args=[family_contact.pk]))
+    assert response.status_code == 200
+    assert "SMTPServerDisconnected: gone" in response.content.decode()
