@@ -375,7 +375,8 @@ def send_family_digest(contact_id: int, force: bool = False) -> Digest | None:
             transaction.savepoint_rollback(savepoint)
             log.warning("Digest for family contact %s failed: %s", contact.pk, exc)
             contact.failed_attempts += 1
-            contact.next_digest_at = now + retry_delay(contact.failed_attempts)
+            # Letters must never stop being retried: back off, but at most a day between attempts.
+            contact.next_digest_at = now + min(retry_delay(contact.failed_attempts), DAY)
             contact.save(update_fields=["failed_attempts", "next_digest_at"])
             return Digest.objects.create(
                 contact=contact,
