@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
@@ -172,10 +173,15 @@ class OfflineReportAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: OfflineReport, form, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in ("case", "kind", "count", "day", "event_name", "note")}
         fields["country"] = form.cleaned_data["country"] or ""
-        if change:
-            saved = services.correct_offline_report(obj.pk, entered_by=request.user, **fields)
-        else:
-            saved = services.record_offline_report(entered_by=request.user, **fields)
+        try:
+            if change:
+                saved = services.correct_offline_report(obj.pk, entered_by=request.user, **fields)
+            else:
+                saved = services.record_offline_report(entered_by=request.user, **fields)
+        except ValidationError as exc:
+            # Another organizer corrected the same revision between the form's check and this save.
+            request._offline_report_refused = " ".join(exc.messages)
+            return
         # The admin goes on with `obj` (messages, log entry, redirect): make it the revision just saved.
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
@@ -183,7 +189,19 @@ class OfflineReportAdmin(admin.ModelAdmin):
         # No related rows: the service saved everything.
         pass
 
+    def _refused(self, request) -> HttpResponseRedirect | None:
+        refused = getattr(request, "_offline_report_refused", None)
+        if refused is None:
+            return None
+        self.message_user(request, refused, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:campaign_offlinereport_changelist"))
+
+    def response_add(self, request, obj: OfflineReport, post_url_continue=None):
+        return self._refused(request) or super().response_add(request, obj, post_url_continue)
+
     def response_change(self, request, obj: OfflineReport):
+        if refused := self._refused(request):
+            return refused
         response = super().response_change(request, obj)
         if "_continue" in request.POST:
             # "Save and continue" goes on with the new revision, not with the one it replaced.

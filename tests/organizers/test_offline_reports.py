@@ -142,3 +142,20 @@ def test_moderators_and_anonymous_visitors_cannot_see_reports(moderator_client, 
     client.logout()
     assert client.get("/admin/campaign/offlinereport/").status_code == 302
     assert OfflineReport.objects.count() == 1
+
+
+def test_a_correction_that_loses_a_race_is_explained_not_a_crash(organizer_client, case, monkeypatch):
+    report = services.record_offline_report(case=case, kind="letter", day=DEC_10, count=240, country="FR")
+
+    def beaten(*args, **kwargs):
+        raise ValidationError("This report was corrected meanwhile: open its latest revision and try again.")
+
+    # The other organizer's correction lands between this form's check and its save.
+    monkeypatch.setattr(services, "correct_offline_report", beaten)
+    response = organizer_client.post(
+        f"/admin/campaign/offlinereport/{report.pk}/change/", form_data(case, count="204"), follow=True
+    )
+    assert response.status_code == 200
+    assert "corrected meanwhile" in response.content.decode()
+    assert "was changed successfully" not in response.content.decode()
+    assert event_tallies(case) == {("letter", "FR", DEC_10): 240}
