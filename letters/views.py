@@ -106,7 +106,12 @@ def family_image(request: HttpRequest, token: str) -> FileResponse:
 
 
 def private_image_response(letter) -> FileResponse:
-    response = FileResponse(letter.image.open("rb"), content_type="image/jpeg")
+    """A letter's drawing, for a view that has checked who may see it."""
+    try:
+        file = letter.image.open("rb")
+    except OSError as exc:  # Lost from storage: say so plainly rather than fail.
+        raise Http404(_("This drawing is no longer available.")) from exc
+    response = FileResponse(file, content_type="image/jpeg")
     response["Content-Disposition"] = f'inline; filename="drawing-{letter.pk}.jpg"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

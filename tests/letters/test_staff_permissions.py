@@ -101,3 +101,10 @@ def test_an_organizer_sees_a_contacts_digests_on_its_page(organizer_client, fami
     response = organizer_client.get(reverse("admin:letters_familycontact_change", args=[family_contact.pk]))
     assert response.status_code == 200
     assert "SMTPServerDisconnected: gone" in response.content.decode()
+
+
+def test_a_drawing_lost_from_storage_is_a_404_not_an_error(moderator_client, make_letter):
+    letter = make_letter()
+    letter.image.save("lost.jpg", ContentFile(image_bytes("JPEG")))
+    letter.image.storage.delete(letter.image.name)
+    assert moderator_client.get(reverse("admin:letters_letter_image", args=[letter.pk])).status_code == 404
