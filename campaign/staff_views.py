@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -81,6 +82,16 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
                 '<iframe src="{}" title="{}" width="320" height="200" style="border:0" loading="lazy"></iframe>',
                 url,
                 row["case"].name,
+            )
+            row["embed_script"] = format_html(
+                '<div data-plume-case="{}/{}" data-plume-language="{}" data-plume-title="{}"></div>\n'
+                '<script src="{}" async></script>',
+                campaign.slug,
+                row["case"].slug,
+                translation.get_language(),
+                row["case"].name,
+                # Not the hashed name static() gives: partners' pages keep the address across releases.
+                settings.SITE_URL + settings.STATIC_URL + "js/plume-embed.js",
             )
     return render(request, "campaign/staff/dashboard.html", context)
 

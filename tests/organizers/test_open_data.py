@@ -96,3 +96,23 @@ def test_the_counter_of_an_unknown_or_draft_case_is_not_found(client, demo_campa
     assert client.get("/en/embed/write-for-rights-2020/nobody/").status_code == 404
     Campaign.objects.filter(pk=demo_campaign.pk).update(status=Campaign.Status.DRAFT)
     assert client.get("/en/embed/write-for-rights-2020/khaled-drareni/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partner_page_shows_the_counter_through_the_script(live_server, page, demo_campaign):
+    """In Chromium: a page on another origin pastes the script code and gets the case's live counter."""
+    case = demo_campaign.cases.get(slug="khaled-drareni")
+    ledger.add_to_tallies([(TallyKey(case.pk, "signature", "online", "DZ", timezone.localdate()), 321)])
+    page.set_content(
+        '<p>Partner site</p><div data-plume-case="write-for-rights-2020/khaled-drareni" data-plume-language="fr">'
+        f'</div><script src="{live_server.url}/static/js/plume-embed.js" async></script>'
+        '<div data-plume-case="../../admin/x"></div>'
+    )
+    frame_element = page.wait_for_selector("iframe")
+    assert frame_element.get_attribute("src") == f"{live_server.url}/fr/embed/write-for-rights-2020/khaled-drareni/"
+    assert page.locator("iframe").count() == 1  # the malformed path got nothing
+    frame = frame_element.content_frame()
+    frame.wait_for_selector(f'[data-total-for="{case.pk}"]')
+    assert frame.locator(f'[data-total-for="{case.pk}"]').inner_text() == "321"
+    link = frame.locator("a[target=_blank]")
+    assert link.get_attribute("href") == "http://127.0.0.1:8000/fr/write-for-rights-2020/khaled-drareni/"
