@@ -146,3 +146,13 @@ def test_it_answers_in_arabic_on_the_arabic_page(client, case):
     response = client.get(url)
     assert response.status_code == 200
     assert 'dir="rtl"' in response.content.decode()
+
+
+def test_the_panel_adds_no_query_to_the_case_page(rf, case, django_assert_num_queries):
+    from letters.views import render_letter_panel
+
+    request = rf.get(case.get_absolute_url())
+    assert case.campaign.is_open()  # loaded with the case, as the case page does with select_related
+    with django_assert_num_queries(0):
+        html = render_letter_panel(request, case)
+    assert 'id="write-a-letter"' in html
