@@ -403,7 +403,11 @@ def run_export(job_id: int) -> ExportJob | None:
 
 
 def delete_expired_exports(now: datetime.datetime | None = None) -> int:
-    """Delete the files of expired exports and mark the jobs expired. Returns how many jobs expired."""
+    """Delete the files of expired exports and mark the jobs expired. Returns how many jobs expired.
+
+    Also sweeps the directory of files no job accounts for any more (the `.part` file of a worker that was
+    killed, the file of a job deleted in the admin): anything older than the keeping time and an hour.
+    """
     now = now or timezone.now()
     expired = 0
     for job in ExportJob.objects.filter(expires_at__lte=now).exclude(status=ExportJob.Status.EXPIRED):
@@ -414,4 +418,10 @@ def delete_expired_exports(now: datetime.datetime | None = None) -> int:
         expired += ExportJob.objects.filter(pk=job.pk, status=job.status).update(
             status=ExportJob.Status.EXPIRED, file=""
         )
+    directory = exports_dir()
+    if directory.is_dir():
+        cutoff = (now - datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS + 1)).timestamp()
+        for path in directory.iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
     return expired

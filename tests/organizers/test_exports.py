@@ -128,6 +128,18 @@ def test_expired_files_are_deleted(mixed_ledger, organizer):
     assert job.status == "expired" and not job.file and not path.exists()
 
 
+def test_files_no_job_accounts_for_are_swept_when_old(mixed_ledger, organizer, settings):
+    job = exports.run_export(make_job(organizer).pk)
+    directory = Path(settings.PRIVATE_MEDIA_ROOT, "exports")
+    leftover = directory / "7-killedworker.csv.part"
+    leftover.write_text("half an export")
+    later = timezone.now() + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS + 2)
+    assert exports.delete_expired_exports(now=timezone.now()) == 0
+    assert leftover.exists() and exports.export_path(job) is not None  # young files stay
+    exports.delete_expired_exports(now=later)
+    assert list(directory.iterdir()) == []
+
+
 # --- Pages ------------------------------------------------------------------------------------------------
 
 
