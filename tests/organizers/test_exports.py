@@ -113,6 +113,13 @@ def test_a_failed_export_says_so_and_leaves_no_file(mixed_ledger, organizer, set
     assert list(Path(settings.PRIVATE_MEDIA_ROOT, "exports").iterdir()) == []
 
 
+def test_a_job_whose_worker_died_is_started_over(mixed_ledger, organizer):
+    # What a redelivered message finds: the job still running, half-way.
+    job = make_job(organizer, status="running", progress_done=40, progress_total=100)
+    job = exports.run_export(job.pk)
+    assert job.status == "done" and job.progress_done == job.progress_total == Tally.objects.filter(count__gt=0).count()
+
+
 def test_a_finished_job_is_not_run_twice(mixed_ledger, organizer):
     job = exports.run_export(make_job(organizer).pk)
     assert exports.run_export(job.pk) is None
