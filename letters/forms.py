@@ -28,12 +28,15 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
     )
     text = forms.CharField(
         label=_("Your message"),
-        widget=forms.Textarea(attrs={"rows": 6}),
+        # dir=auto: a message in French typed on the Arabic page (or the reverse) reads the right way round.
+        widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
         help_text=_("Words of hope and solidarity. Please do not write about politics or give contact details."),
     )
     language = forms.ChoiceField(label=_("Language you write in"), choices=LETTER_LANGUAGES)
     first_name = forms.CharField(
-        label=_("Your first name"), max_length=60, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        label=_("Your first name"),
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "dir": "auto"}),
     )
     # The list is sorted and translated when the form is rendered, in the visitor's language.
     country = LazyTypedChoiceField(label=_("Your country"), choices=[("", "---------"), *countries])
