@@ -126,6 +126,7 @@ class OfflineReportAdmin(admin.ModelAdmin):
     list_display = ("case", "kind", "count", "country", "day", "event_name", "entered_by", "entered_at", "is_current")
     list_filter = (CurrentRevisionFilter, "kind", "case__campaign", "case")
     list_select_related = ("case", "entered_by")
+    show_full_result_count = False
     search_fields = ("event_name", "note", "case__name")
     date_hierarchy = "day"
     readonly_fields = ("entered_by", "entered_at", "revision_history")

@@ -159,3 +159,15 @@ def test_a_correction_that_loses_a_race_is_explained_not_a_crash(organizer_clien
     assert "corrected meanwhile" in response.content.decode()
     assert "was changed successfully" not in response.content.decode()
     assert event_tallies(case) == {("letter", "FR", DEC_10): 240}
+
+
+def test_the_report_list_takes_the_same_queries_for_many_reports(
+    organizer_client, organizer, demo_campaign, django_assert_max_num_queries
+):
+    for i, case in enumerate(demo_campaign.cases.all()):
+        for kind in ("letter", "postcard", "drawing"):
+            services.record_offline_report(case=case, kind=kind, day=DEC_10, count=i + 1, entered_by=organizer)
+    organizer_client.get("/admin/campaign/offlinereport/")
+    with django_assert_max_num_queries(10):
+        response = organizer_client.get("/admin/campaign/offlinereport/")
+    assert len(response.context["cl"].result_list) == 30
