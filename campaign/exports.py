@@ -1,8 +1,9 @@
 """Exports of the ledger's totals as CSV and XLSX, written by a worker to a private file.
 
 `request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
-streams the rows from a server-side cursor straight into the file (memory stays flat however many rows
-there are) and writes its progress on the job row, which the export page polls. `delete_expired_exports`
+streams the rows from a server-side cursor (or, for the big CSV by day, from PostgreSQL's COPY) straight into
+the file (memory stays flat however many rows there are) and writes its progress on the job row, which the
+export page polls. `delete_expired_exports`
 removes the files when they expire. Every text cell is neutralised against spreadsheet formulas.
 """
 
