@@ -20,10 +20,16 @@ function init(args)
   sent = 0
   received = 0
   statuses = {}
-  if #paths == 0 then wrk.thread:stop() end
+  if #paths == 0 then json.finished() end
 end
 
 function request()
+  -- wrk calls request() once before sending anything, to check what the script makes (thread 1 only,
+  -- and bench/run uses one thread): that call must not use up the first path.
+  if not checked then
+    checked = true
+    return wrk.format("POST", paths[1] or "/", headers, body)
+  end
   sent = sent + 1
   -- Past the end (requests already in flight when the last answer comes), repeat the last path: a
   -- confirmation is idempotent, and the run stops at the last answer.
@@ -34,7 +40,7 @@ end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   received = received + 1
-  if received >= #paths then wrk.thread:stop() end
+  if received == #paths then json.finished() end
 end
 
 function done(summary, latency, requests)

@@ -3,7 +3,8 @@
 --   BENCH_PATH    the path to POST to
 --   BENCH_BODY    the url-encoded form body, with {n} placeholders
 --   BENCH_COOKIE  a Cookie header to send (the CSRF cookie), optional
---   BENCH_MAX     stop after this many responses in all (0: run for wrk's -d), optional
+--   BENCH_MAX     stop after this many responses in all (0: run for wrk's -d), optional; with one
+--                 thread only (the count is per thread)
 --   BENCH_OUT     where done() writes its JSON summary
 local json = dofile((os.getenv("BENCH_LUA_DIR") or "bench/lua") .. "/summary.lua")
 
@@ -24,9 +25,9 @@ function init(args)
   if cookie and cookie ~= "" then headers["Cookie"] = cookie end
   run = os.getenv("BENCH_RUN_ID") or "r"
   local max = tonumber(os.getenv("BENCH_MAX") or "0")
-  -- Each thread stops after its share of the responses.
-  limit = max > 0 and math.ceil(max / (os.getenv("BENCH_THREADS") or 1)) or 0
+  limit = math.max(max, 0)
   sent = 0
+  received = 0
   statuses = {}
 end
 
@@ -38,11 +39,8 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
-  if limit > 0 then
-    local got = 0
-    for _, c in pairs(statuses) do got = got + c end
-    if got >= limit then wrk.thread:stop() end
-  end
+  received = received + 1
+  if received == limit then json.finished() end
 end
 
 function done(summary, latency, requests)

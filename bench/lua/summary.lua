@@ -30,4 +30,15 @@ function M.write(summary, latency, threads)
   io.write(out)
 end
 
+-- Tell bench/run that this thread has all the answers it wanted: wrk itself only ends after its -d
+-- duration, so bench/run waits for this file and then interrupts wrk (which still prints its summary).
+function M.finished()
+  local path = os.getenv("BENCH_OUT")
+  if path and path ~= "" then
+    local f = io.open(path .. ".finished", "w")
+    if f then f:close() end
+  end
+  wrk.thread:stop()
+end
+
 return M
