@@ -355,5 +355,6 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": LETTERS_REMINDER_INTERVAL_SECONDS,
             "options": {"expires": LETTERS_REMINDER_INTERVAL_SECONDS},
         },
+        "letters-reconcile": {"task": "letters.tasks.reconcile_letter_tallies", "schedule": crontab(hour=3, minute=20)},
     }
 )

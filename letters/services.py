@@ -24,14 +24,15 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaign.ledger import TallyKey, add_to_tallies
-from campaign.models import ActionSource, Case
+from campaign.ledger import TallyKey, add_to_tallies, refresh_totals, replace_tallies
+from campaign.models import ActionKind, ActionSource, Case
 from campaign.outbox import BatchResult, MailStatus, render_mail, retry_delay, send_outbox_batch
 
 from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason, private_storage
@@ -39,6 +40,7 @@ from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, Reje
 log = logging.getLogger(__name__)
 
 IMAGE_LINK_SALT = "letters.family-image"
+LEDGER_LOCK = "letters:ledger"
 DAY = datetime.timedelta(days=1)
 
 # --- Pre-screening ---------------------------------------------------------------------------------------
@@ -198,6 +200,7 @@ def approve_letters(letter_ids: Iterable[int], user) -> int:
     difference). Status and tallies change in one transaction, so a letter is counted exactly once."""
     now = timezone.now()
     with transaction.atomic():
+        _ledger_lock(shared=True)
         letters = _lock_pending(letter_ids, user)
         if not letters:
             return 0
@@ -219,7 +222,43 @@ def approve_letters(letter_ids: Iterable[int], user) -> int:
             )
             for letter in letters
         )
+        transaction.on_commit(refresh_totals)
     return approved
+
+
+def _ledger_lock(shared: bool) -> None:
+    """Approvals hold this lock shared (they run side by side); the recount holds it alone, so it never
+    recounts while an approval is half-way. Lasts until the transaction ends. PostgreSQL only: SQLite (the
+    demo) has one writer at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtext(%s))", [LEDGER_LOCK])
+
+
+def reconcile_letter_tallies() -> int:
+    """Make the ledger's online letter and drawing tallies exactly the approved letters (nightly repair of
+    drift, such as a letter deleted by hand). Returns how many tallies changed."""
+    with transaction.atomic():
+        _ledger_lock(shared=False)
+        counts: dict[str, list[tuple[TallyKey, int]]] = {ActionKind.LETTER: [], ActionKind.DRAWING: []}
+        rows = (
+            Letter.objects.approved()
+            .annotate(day=TruncDate("created_at"), drawing=ExpressionWrapper(~Q(image=""), output_field=BooleanField()))
+            .values("case_id", "country", "day", "drawing")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            kind = ActionKind.DRAWING if row["drawing"] else ActionKind.LETTER
+            counts[kind].append(
+                (TallyKey(row["case_id"], kind, ActionSource.ONLINE, row["country"] or "", row["day"]), row["n"])
+            )
+        changed = sum(replace_tallies(kind, ActionSource.ONLINE, items) for kind, items in counts.items())
+        if changed:
+            transaction.on_commit(refresh_totals)
+    return changed
 
 
 def reject_letters(letter_ids: Iterable[int], reason: RejectionReason, user) -> int:

@@ -35,3 +35,8 @@ def send_delivery_notices() -> dict:
 @shared_task(ignore_result=True)
 def remind_moderators() -> int:
     return services.remind_moderators()
+
+
+@shared_task(ignore_result=True)
+def reconcile_letter_tallies() -> int:
+    return services.reconcile_letter_tallies()

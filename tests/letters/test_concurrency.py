@@ -64,3 +64,18 @@ def test_approve_and_reject_at_once_leave_one_decision(case, make_letter, modera
     letter.refresh_from_db()
     counted = Tally.objects.filter(case=case).values_list("count", flat=True)
     assert (letter.status == "approved") == (list(counted) == [1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recount_running_during_approvals_leaves_the_tallies_right(case, make_letter, moderator):
+    batches = [[make_letter(country="FR").pk for _ in range(15)] for _ in range(3)]
+
+    def work(i: int) -> int:
+        if i == 3:
+            return sum(services.reconcile_letter_tallies() for _ in range(5))
+        return sum(services.approve_letters([pk], moderator) for pk in batches[i])
+
+    results = run_in_threads(work, 4)
+    assert results[:3] == [15, 15, 15]
+    assert Tally.objects.get(case=case, kind="letter").count == 45
+    assert services.reconcile_letter_tallies() == 0

@@ -193,3 +193,17 @@ def test_rejecting_a_letter_deletes_its_image(moderator, make_letter, reason, dj
     import os
 
     assert not os.path.exists(path)
+
+
+def test_the_nightly_recount_repairs_drift_in_the_letter_tallies(approved_letter, make_letter, case):
+    from letters.tasks import reconcile_letter_tallies
+
+    approved_letter(country="FR")
+    drawing = approved_letter(country="FR")
+    Letter.objects.filter(pk=drawing.pk).update(image="letters/x.jpg")  # a drawing counted as a letter
+    gone = approved_letter(country="DZ")
+    Letter.objects.filter(pk=gone.pk).update(status="rejected")  # changed by hand: no longer counts
+    assert reconcile_letter_tallies() == 3
+    tallies = {(t.kind, t.country): t.count for t in Tally.objects.filter(case=case)}
+    assert tallies == {("letter", "FR"): 1, ("drawing", "FR"): 1}
+    assert reconcile_letter_tallies() == 0
