@@ -59,9 +59,10 @@ def cache_section(run: Path) -> list[str]:
             "| path | database transactions during the run | per 1,000 requests | rows read |",
             "| --- | ---: | ---: | ---: |",
         ]
-        # Each statistics reading is itself one transaction, counted by the next reading.
+        # bench/run's own readings are transactions too: the statistics reading that opens the window and
+        # the two CPU readings around wrk (bench/cpu.py).
         for label, r, a, b in (("case page", case_page, before, mid), ("/api/totals", totals_json, mid, after)):
-            xact = b["xact_commit"] - a["xact_commit"] - 1
+            xact = b["xact_commit"] - a["xact_commit"] - 3
             rows = (b["tup_returned"] - a["tup_returned"]) + (b["tup_fetched"] - a["tup_fetched"])
             per_k = 1000 * xact / r["requests"] if r and r["requests"] else float("nan")
             lines.append(f"| {label} | {xact} | {per_k:.2f} | {rows} |")
@@ -79,6 +80,13 @@ def signing_section(run: Path) -> list[str]:
     lines = ["### Signing against the baseline (a bare view inserting one row)", ""]
     lines += http_table([("baseline: bare insert", baseline), ("petition sign view", sign)])
     lines.append("")
+    pgbench = load(run, "pgbench")
+    if pgbench and pgbench.get("tps"):
+        lines.append(
+            f"For reference, PostgreSQL alone (pgbench, the baseline's INSERT, one transaction each, as many "
+            f"clients as gunicorn workers): {pgbench['tps']:.0f} inserts/s, {pgbench['latency_ms']:.1f} ms average."
+        )
+        lines.append("")
     rows = load(run, "sign_rows")
     if rows:
         lines.append(
@@ -163,6 +171,33 @@ def export_section(run: Path) -> list[str]:
     return [*lines, ""]
 
 
+def cpu_section(run: Path) -> list[str]:
+    phases = [("case page", "case_page"), ("/api/totals", "totals_json"), ("baseline", "baseline"), ("sign", "sign")]
+    measured = [(label, load(run, name), load(run, f"{name}.cpu")) for label, name in phases]
+    measured = [(label, r, cpu) for label, r, cpu in measured if r and cpu]
+    if not measured:
+        return []
+    groups = sorted({g for _, _, cpu in measured for g in cpu}, key=lambda g: (g == "wrk", g))
+    lines = [
+        "### Where the CPU went (CPU milliseconds per request, by process)",
+        "",
+        "| measurement | " + " | ".join(groups) + " | total |",
+        "| --- |" + " ---: |" * (len(groups) + 1),
+    ]
+    for label, r, cpu in measured:
+        n = max(r["requests"], 1)
+        cells = [f"{1000 * cpu.get(g, 0) / n:.2f}" for g in groups]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {1000 * sum(cpu.values()) / n:.2f} |")
+    lines += [
+        "",
+        "The machine has 2 cores, so 2,000 CPU ms per second in all: a path that needs 4 ms of CPU per request "
+        "cannot pass about 500 requests per second here, whatever the settings. Redis and PostgreSQL's "
+        "background processes are shared with anything else running on the machine.",
+        "",
+    ]
+    return lines
+
+
 def main() -> None:
     run = Path(sys.argv[1])
     setup = load(run, "setup") or {}
@@ -176,7 +211,7 @@ def main() -> None:
         "the worker and the SMTP sink share the same cores.",
         "",
     ]
-    lines += cache_section(run) + signing_section(run) + e2e_section(run) + export_section(run)
+    lines += cache_section(run) + signing_section(run) + cpu_section(run) + e2e_section(run) + export_section(run)
     print("\n".join(lines))
 
 
