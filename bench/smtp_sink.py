@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import email
-import email.policy
 import re
 import signal
 
@@ -26,9 +25,14 @@ class Sink:
         self.out = out
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
+        # The legacy (compat32) parser: several times cheaper than email.policy.default, and the sink's CPU
+        # is taken from the platform it measures.
+        message = email.message_from_bytes(envelope.content)
+        text = ""
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
+                break
         self.out.write("\t".join([",".join(envelope.rcpt_tos), *LINK.findall(text)]) + "\n")
         self.out.flush()
         return "250 OK"
