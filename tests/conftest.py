@@ -68,6 +68,23 @@ def pytest_configure(config: pytest.Config) -> None:
         ) from exc
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests (real workers, live servers, concurrency) end by emptying every table, rows written
+    by data migrations included (staff groups and their permissions, rejection reasons, email rules). Django's
+    serialized rollback puts those rows back before each of them; pytest-django reads it from the marker."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in item.fixturenames or "live_server" in item.fixturenames
+        if marker is not None:
+            transactional = transactional or bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+        if not transactional:
+            continue
+        kwargs = {k: v for k, v in (marker.kwargs if marker else {}).items() if k not in ("transaction",)}
+        item.add_marker(
+            pytest.mark.django_db(**{**kwargs, "transaction": True, "serialized_rollback": True}), append=False
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     """Fast settings that do not change behaviour, and a clean cache for every test."""
@@ -321,9 +338,14 @@ def wait_until(condition: Callable[[], object], timeout: float = 30, interval: f
 # --- Chromium through Playwright ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
-    """Debian's Chromium, driven by Playwright. Never a downloaded browser."""
+    """Debian's Chromium, driven by Playwright. Never a downloaded browser.
+
+    One per test, not per session: while Playwright's sync API is started, an asyncio loop counts as running
+    in this thread, and asgiref then hands Django other connection objects than the ones the test database
+    was set up on (those that carry the serialized data transactional tests are restored from).
+    """
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium is needed for the browser tests and was not found at {CHROMIUM}. "

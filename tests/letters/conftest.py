@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import time
 
@@ -78,30 +77,3 @@ def family_contact(case):
     from letters.models import FamilyContact
 
     return FamilyContact.objects.create(case=case, name="Family of Khaled", email="family@example.org", language="fr")
-
-
-@pytest.fixture(autouse=True)
-def _migration_data_after_flush(request):
-    """Transactional tests (real workers, live server) end by emptying every table, including the rows data
-    migrations wrote: the staff groups, their permissions and the rejection reasons. Put them back."""
-    marker = request.node.get_closest_marker("django_db")
-    by_marker = marker is not None and bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
-    if not by_marker and "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        return
-    request.getfixturevalue("transactional_db")
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    from letters.models import RejectionReason
-
-    if RejectionReason.objects.exists():
-        return
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    migration = importlib.import_module("campaign.migrations.0002_staff_groups")
-    organizers_permissions = Permission.objects.filter(
-        content_type__app_label="campaign", codename__in=migration.ORGANIZER_PERMISSIONS
-    )
-    Group.objects.get_or_create(name="Organizers")[0].permissions.add(*organizers_permissions)
-    importlib.import_module("letters.migrations.0002_reasons_and_permissions").grant_and_seed(apps)

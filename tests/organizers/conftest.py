@@ -30,26 +30,3 @@ def mixed_ledger(demo_campaign):
             ]
     ledger.add_to_tallies(writes)
     return writes
-
-
-@pytest.fixture
-def staff_groups(transactional_db):
-    """The staff groups with their campaign permissions, as the data migrations make them.
-
-    A transactional test starts from whatever the previous one left: after a flush the groups are gone.
-    """
-    from importlib import import_module
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    codenames = [
-        *import_module("campaign.migrations.0002_staff_groups").ORGANIZER_PERMISSIONS,
-        *import_module("campaign.migrations.0004_organizers_permissions").ORGANIZER_PERMISSIONS,
-    ]
-    organizers, _ = Group.objects.get_or_create(name="Organizers")
-    organizers.permissions.add(*Permission.objects.filter(content_type__app_label="campaign", codename__in=codenames))
-    Group.objects.get_or_create(name="Moderators")

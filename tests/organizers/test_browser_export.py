@@ -35,7 +35,7 @@ def seed_tallies(demo_campaign) -> int:
 
 
 def test_an_organizer_watches_a_large_export_and_downloads_it(
-    live_server, page, start_worker, staff_groups, demo_campaign, organizer, settings
+    live_server, page, start_worker, demo_campaign, organizer, settings
 ):
     assert seed_tallies(demo_campaign) == ROWS
     page.goto(f"{live_server.url}/admin/login/?next=/en/staff/exports/")

@@ -14,7 +14,7 @@ from tests.conftest import wait_until
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_writes_the_export_and_the_organizer_downloads_it(
-    start_worker, staff_groups, mixed_ledger, organizer_client, settings
+    start_worker, mixed_ledger, organizer_client, settings
 ):
     start_worker(PRIVATE_MEDIA_ROOT=str(settings.PRIVATE_MEDIA_ROOT))
     response = organizer_client.post("/en/staff/exports/", {"kind": "by_day", "format": "csv"})
