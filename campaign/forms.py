@@ -1,14 +1,39 @@
-"""Organizers' forms: offline reports (admin) and export requests (staff pages)."""
+"""Forms of the campaign app: the country field every supporters' form uses, and organizers' forms
+(offline reports in the admin, export requests on the staff pages)."""
 
 from __future__ import annotations
+
+import functools
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from . import services
 from .models import Campaign, ExportJob, OfflineReport
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    # Called when the form is rendered: translated and sorted in the visitor's language.
+    return [("", _("Choose your country")), *countries]
+
+
+class CountryChoiceField(forms.ChoiceField):
+    """The visitor's country, listed in their language. The list is built only when shown; a submitted code
+    is checked against a set, without building and sorting the ~250 translated names on every POST."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=_country_choices, **kwargs)
+
+    def valid_value(self, value: str) -> bool:
+        return value in _country_codes()
 
 
 class OfflineReportForm(forms.ModelForm):

@@ -9,10 +9,9 @@ from django.conf import settings
 from django.contrib.admin.helpers import ActionForm
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from campaign.abuse import HumanCheckFormMixin
+from campaign.forms import CountryChoiceField
 from campaign.models import Case
 
 from .images import clean_letter_image
@@ -38,8 +37,7 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
         max_length=60,
         widget=forms.TextInput(attrs={"autocomplete": "given-name", "dir": "auto"}),
     )
-    # The list is sorted and translated when the form is rendered, in the visitor's language.
-    country = LazyTypedChoiceField(label=_("Your country"), choices=[("", "---------"), *countries])
+    country = CountryChoiceField(label=_("Your country"))
     image = forms.FileField(
         label=_("A drawing or a photo of your card (optional)"),
         required=False,

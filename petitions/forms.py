@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import ipaddress
 
 from crispy_forms.helper import FormHelper
@@ -12,31 +11,13 @@ from django import forms
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from campaign.abuse import HumanCheckFormMixin
+from campaign.forms import CountryChoiceField
 from campaign.models import Case
 
 from . import services
 from .models import PaperImport
-
-
-@functools.cache
-def _country_codes() -> frozenset[str]:
-    return frozenset(code for code, _name in countries)
-
-
-def _country_choices() -> list[tuple[str, str]]:
-    # Called when the form is rendered: translated and sorted in the visitor's language.
-    return [("", _("Choose your country")), *countries]
-
-
-class CountryChoiceField(forms.ChoiceField):
-    """A country list built only when shown; a submitted code is checked against a set, without building
-    and sorting the ~250 translated names on every signature."""
-
-    def valid_value(self, value: str) -> bool:
-        return value in _country_codes()
 
 
 class SignatureForm(HumanCheckFormMixin, forms.Form):
@@ -51,7 +32,7 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
         help_text=_("We send you a link to confirm your signature. The authority never sees your email."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    country = CountryChoiceField(label=_("Your country"), choices=_country_choices)
+    country = CountryChoiceField(label=_("Your country"))
     wants_news = forms.BooleanField(label=_("Tell me by email how this case turns out"), required=False)
 
     def __init__(self, *args, case: Case | None = None, **kwargs) -> None:

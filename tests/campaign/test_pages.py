@@ -117,3 +117,10 @@ def test_it_serves_the_home_page_in_a_fixed_number_of_queries(client, demo_campa
 
 def test_it_serves_the_privacy_notice(client):
     assert "Privacy notice" in client.get("/en/privacy/").content.decode()
+
+
+@pytest.mark.parametrize(("language", "algeria"), [("fr", "Algérie"), ("ar", "الجزائر"), ("en", "Algeria")])
+def test_it_lists_countries_in_the_visitors_language_in_every_form(client, case, language, algeria):
+    html = client.get(f"/{language}{case.get_absolute_url()[3:]}").content.decode()
+    # Both supporters' forms on the case page (the petition and the letter) list countries.
+    assert html.count(f'<option value="DZ">{algeria}</option>') == 2
