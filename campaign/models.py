@@ -9,11 +9,20 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+
+# Paths the site uses right after the language prefix: a campaign with one of these slugs would be hidden.
+RESERVED_SLUGS = frozenset({"petitions", "letters", "staff", "embed", "privacy", "api", "admin", "static", "media"})
+
+
+def validate_campaign_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(_("“%(slug)s” is a page of the site: choose another slug."), params={"slug": value})
 
 
 class CampaignQuerySet(models.QuerySet):
@@ -34,7 +43,7 @@ class Campaign(models.Model):
         ARCHIVED = "archived", _("Archived")
 
     name = models.CharField(_("name"), max_length=200)
-    slug = models.SlugField(_("slug"), unique=True)
+    slug = models.SlugField(_("slug"), unique=True, validators=[validate_campaign_slug])
     intro = models.TextField(_("introduction"), blank=True)
     default_language = models.CharField(
         _("default language"),

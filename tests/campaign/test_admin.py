@@ -31,3 +31,34 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, case):
     response = client.get("/admin/campaign/case/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_it_links_organizers_to_their_dashboard(organizer_client):
+    html = organizer_client.get("/admin/").content.decode()
+    assert 'href="/en/staff/"' in html
+
+
+def test_it_shows_moderators_no_dashboard_link(moderator_client):
+    assert "/staff/" not in moderator_client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("slug", ["staff", "petitions", "embed"])
+def test_it_refuses_a_campaign_slug_the_site_uses(superuser, client, slug):
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/campaign/campaign/add/",
+        {
+            "name_en": "Clash",
+            "slug": slug,
+            "default_language": "en",
+            "opens_at_0": "2026-11-20",
+            "opens_at_1": "00:00:00",
+            "closes_at_0": "2026-12-31",
+            "closes_at_1": "00:00:00",
+            "status": "draft",
+            "cases-TOTAL_FORMS": "0",
+            "cases-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "is a page of the site" in response.content.decode()
