@@ -29,6 +29,7 @@ run: $(BIN)/.installed messages
 	@echo "  Plume is starting (web, Celery worker and beat). Stop it with Ctrl+C."
 	@echo "  Site:        http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/  (users admin, moderator, organizer; password plume-demo-password)"
+	@echo "  Dashboard:   http://127.0.0.1:$(PORT)/en/staff/  (organizers: totals, exports, partner counter)"
 	@echo "  Health:      http://127.0.0.1:$(PORT)/healthz"
 	@echo "  Mail:        printed below by the worker, links included"
 	@echo ""
