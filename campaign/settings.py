@@ -289,6 +289,10 @@ PETITION_CONFIRM_LINK_DAYS = env.int("PETITION_CONFIRM_LINK_DAYS", default=7)
 PETITION_UNCONFIRMED_DAYS = env.int("PETITION_UNCONFIRMED_DAYS", default=14)
 # Signers' network addresses are blanked after this many days (rate limits and fraud review only).
 PETITION_IP_RETENTION_DAYS = env.int("PETITION_IP_RETENTION_DAYS", default=7)
+# Email addresses are erased this long after the petition closed (names and countries stay); those of people
+# who asked to hear how the case turns out are kept longer, for that news.
+PETITION_EMAIL_DAYS_AFTER_CLOSE = env.int("PETITION_EMAIL_DAYS_AFTER_CLOSE", default=30)
+PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE = env.int("PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE", default=365)
 # Confirmation mails claimed per batch (one SMTP connection), and how long one task keeps sending batches.
 PETITION_MAIL_BATCH_SIZE = env.int("PETITION_MAIL_BATCH_SIZE", default=200)
 PETITION_MAIL_TASK_SECONDS = env.int("PETITION_MAIL_TASK_SECONDS", default=20)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from celery import shared_task
 
 from . import services
@@ -26,4 +28,4 @@ def reconcile_signatures() -> int:
 @shared_task(ignore_result=True)
 def forget_old_data() -> dict:
     result = services.forget_old_data()
-    return {"unconfirmed_deleted": result.unconfirmed_deleted, "addresses_blanked": result.addresses_blanked}
+    return dataclasses.asdict(result)

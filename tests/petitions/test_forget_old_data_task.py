@@ -35,3 +35,33 @@ def test_it_blanks_network_addresses_after_the_retention_time(case, settings):
     new.refresh_from_db()
     assert old.ip is None
     assert new.ip == "203.0.113.7"
+
+
+def test_it_erases_email_addresses_once_the_petition_has_closed(demo_campaign, case, settings):
+    settings.PETITION_EMAIL_DAYS_AFTER_CLOSE = 30
+    settings.PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE = 365
+    plain = make_signature(case, email="Plain.Signer@example.org")
+    curious = make_signature(case, email="curious@example.org")
+    pending = make_signature(case, email="pending@example.org")
+    other_case = demo_campaign.cases.get(slug="germain-rukuki")
+    still_open = make_signature(other_case, email="open@example.org")
+    for signature in (plain, curious, still_open):
+        services.confirm_signature(signature.pk)
+    Signature.objects.filter(pk=curious.pk).update(wants_news=True)
+    case.closes_at = timezone.now() - datetime.timedelta(days=31)
+    case.save()
+
+    assert services.forget_old_data().emails_erased == 1
+    plain.refresh_from_db()
+    assert plain.email == "" and plain.email_normalised.startswith("erased:")
+    assert "plain" not in plain.email_normalised and plain.name == "Ana Lima" and plain.country == "FR"
+    assert Signature.objects.get(pk=curious.pk).email == "curious@example.org"
+    assert Signature.objects.get(pk=still_open.pk).email == "open@example.org"
+    assert Signature.objects.filter(pk=pending.pk).exists()
+
+    # A year on, the addresses kept for news of the case go too; running again changes nothing more.
+    case.closes_at = timezone.now() - datetime.timedelta(days=366)
+    case.save()
+    assert services.forget_old_data().emails_erased == 1
+    assert Signature.objects.get(pk=curious.pk).email == ""
+    assert services.forget_old_data().emails_erased == 0
