@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
@@ -119,6 +120,8 @@ def open_data_totals(request: HttpRequest) -> HttpResponse:
 
 
 @xframe_options_exempt
+# Any site may frame the counter: no frame-ancestors at all (CSP's "*" would still refuse some parents).
+@csp_replace({"frame-ancestors": None})
 def widget(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     """The counter partner sites show in an iframe: the case's live total and a link to its page."""
     case_obj = get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)

@@ -375,9 +375,13 @@ def browser():
 
 @pytest.fixture
 def page(browser, tmp_path: Path):
-    """A fresh browser context (no cookies) and page; a screenshot is kept in the test's tmp_path on failure."""
+    """A fresh browser context (no cookies) and page. A Content-Security-Policy violation on any page the
+    test opened fails the test: it means something the site needs was blocked."""
     context = browser.new_context(locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert not blocked, f"The Content-Security-Policy blocked: {blocked}"

@@ -124,3 +124,15 @@ def test_it_lists_countries_in_the_visitors_language_in_every_form(client, case,
     html = client.get(f"/{language}{case.get_absolute_url()[3:]}").content.decode()
     # Both supporters' forms on the case page (the petition and the letter) list countries.
     assert html.count(f'<option value="DZ">{algeria}</option>') == 2
+
+
+def test_it_allows_scripts_only_from_the_site_itself(client, case):
+    policy = client.get(case.get_absolute_url())["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_it_lets_partner_sites_frame_only_the_counter(client, case):
+    widget = client.get(f"/en/embed/{case.campaign.slug}/{case.slug}/")
+    assert "frame-ancestors" not in widget["Content-Security-Policy"]
+    assert "X-Frame-Options" not in widget
