@@ -73,10 +73,7 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
         self.helper.layout = Layout(
             Field("addressed_to"),
             Field("text"),
-            HTML(
-                '{% load i18n %}<p class="small text-body-secondary" data-letter-counter-for="letter_text" '
-                'data-template="{% translate "%(left)s characters left (of %(limit)s)" %}"></p>'
-            ),
+            HTML('{% include "letters/_text_counter.html" %}'),
             Field("language"),
             Div(
                 Div(Field("first_name"), css_class="col-md-6"),
@@ -89,11 +86,7 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
             # Hidden from people by CSS and from screen readers; bots fill it in.
             Div(Field("website"), css_class="plume-hp", aria_hidden="true"),
             Field("started"),
-            HTML(
-                '{% load i18n %}<p class="small">'
-                '{% translate "A volunteer reads every message before it is sent to the family." %} '
-                '<a href="{% url "campaign:privacy" %}">{% translate "How we use your data: privacy notice" %}</a></p>'
-            ),
+            HTML('{% include "letters/_moderation_notice.html" %}'),
             Submit("send", _("Send my message"), css_class="btn-dark btn-lg"),
         )
 

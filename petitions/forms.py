@@ -53,10 +53,7 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
             # Hidden from people by CSS and from screen readers; bots fill it in.
             Div(Field("website"), css_class="plume-hp", aria_hidden="true"),
             Field("started"),
-            HTML(
-                '{% load i18n %}<p class="small"><a href="{% url "campaign:privacy" %}">'
-                '{% translate "How we use your data: privacy notice" %}</a></p>'
-            ),
+            HTML('<p class="small">{% include "campaign/_privacy_link.html" %}</p>'),
             Submit("sign", _("Sign the petition"), css_class="btn-dark btn-lg"),
         )
 
