@@ -92,9 +92,14 @@ def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     from django.core.cache import cache
+    from django.utils import translation
 
     cache.clear()
+    # Django leaves the last request's language active in this thread: start every test in English, so that
+    # reverse() and messages do not depend on which test ran before.
+    translation.activate("en")
     yield
+    translation.deactivate()
 
 
 # --- Data and personas -------------------------------------------------------------------------------

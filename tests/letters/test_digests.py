@@ -33,7 +33,8 @@ def test_it_sends_one_digest_of_the_approved_letters_in_the_contacts_language(
     assert mail["To"] == "family@example.org"
     text = smtp_server.text_of(mail)
     html = smtp_server.html_of(mail)
-    assert "Here are 3 messages" in text and "from 2 countries" in text
+    # The contact reads French: the mail is French, with the counts.
+    assert "Voici 3 messages pour Khaled Drareni" in text and "dans 2 pays" in text
     for body in (text, html):
         assert "Courage, Khaled!" in body and "We are with you." in body and "Stay strong." in body
         assert "Not yet read" not in body
