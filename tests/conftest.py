@@ -85,6 +85,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_sessions_at_teardown(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Workers killed on purpose may leave their PostgreSQL session behind for a moment, which would stop
+    the test database from being dropped at the end of the run: end those sessions first."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     """Fast settings that do not change behaviour, and a clean cache for every test."""
