@@ -192,7 +192,8 @@ def cpu_section(run: Path) -> list[str]:
         "",
         "The machine has 2 cores, so 2,000 CPU ms per second in all: a path that needs 4 ms of CPU per request "
         "cannot pass about 500 requests per second here, whatever the settings. Redis and PostgreSQL's "
-        "background processes are shared with anything else running on the machine.",
+        "background processes are shared with anything else running on the machine. `profile.txt` in the "
+        "results folder has a cProfile of the case page and of the sign view (bench/cpu_profile.py).",
         "",
     ]
     return lines
