@@ -80,3 +80,13 @@ def test_it_uses_the_embedded_default_with_no_settings(tmp_path):
     assert shown["DEBUG"] is True
     assert shown["CELERY_BROKER_URL"] == "filesystem://"
     assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_it_collects_the_static_files_for_production(tmp_path):
+    """Production serves hashed, compressed files (whitenoise's manifest storage), which fails on any file a
+    stylesheet or script refers to that is missing."""
+    result = run(["manage.py", "collectstatic", "--no-input"], **PRODUCTION, PLUME_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    assert "vendor/bootstrap/bootstrap.rtl.min.css" in manifest["paths"]
+    assert "css/plume.css" in manifest["paths"]
