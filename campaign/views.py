@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from . import ledger
@@ -16,19 +19,55 @@ from .models import Campaign, Case
 from .panels import render_case_panels
 from .tasks import BEAT_TICK_KEY
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-def _public_campaign(slug: str | None) -> Campaign:
-    if slug is None:
-        campaign = Campaign.objects.current()
-        if campaign is None:
-            raise Http404("No campaign is published yet.")
-        return campaign
-    return get_object_or_404(Campaign.objects.public(), slug=slug)
+
+# The busiest pages (home and case pages) read their rows from the cache and make no query once warm. Saving a
+# campaign or a case forgets them at once (forget_cached_pages, connected in apps.py); anything changed
+# another way shows within this many seconds.
+PAGES_CACHE_SECONDS = 60
+
+
+def _cached(key: str, compute: Callable[[], T]) -> T:
+    key = f"pages:{key}"
+    try:
+        value = cache.get(key)
+    except Exception:  # The cache is a speed-up: the database still has the answer.
+        log.exception("Could not read %s from the cache", key)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, PAGES_CACHE_SECONDS)
+        except Exception:
+            log.exception("Could not store %s in the cache", key)
+    return value
+
+
+def forget_cached_pages(sender, instance: Campaign | Case, **kwargs) -> None:
+    campaign = instance if isinstance(instance, Campaign) else instance.campaign
+    keys = ["pages:home:", f"pages:home:{campaign.slug}"]
+    keys += [f"pages:case:{campaign.slug}:{slug}" for slug in campaign.cases.values_list("slug", flat=True)]
+    if isinstance(instance, Case):
+        keys.append(f"pages:case:{campaign.slug}:{instance.slug}")
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        log.exception("Could not forget the cached pages of %s", campaign)
+
+
+def _home(slug: str | None) -> tuple[Campaign, list[Case]] | None:
+    campaign = Campaign.objects.current() if slug is None else Campaign.objects.public().filter(slug=slug).first()
+    return None if campaign is None else (campaign, list(campaign.cases.all()))
 
 
 def campaign_home(request: HttpRequest, campaign: str | None = None) -> HttpResponse:
-    current = _public_campaign(campaign)
-    cases = list(current.cases.all())
+    # An unknown campaign is cached too (as False), so a flood of bad addresses does not reach the database.
+    found = _cached(f"home:{campaign or ''}", lambda: _home(campaign) or False)
+    if not found:
+        raise Http404("No such campaign is published.")
+    current, cases = found
     totals = ledger.totals()["cases"]
     for case in cases:
         case.total = totals.get(case.pk, {}).get("total", 0)
@@ -36,7 +75,14 @@ def campaign_home(request: HttpRequest, campaign: str | None = None) -> HttpResp
 
 
 def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
-    case = get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=slug)
+    case = _cached(
+        f"case:{campaign}:{slug}",
+        lambda: (
+            Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first() or False
+        ),
+    )
+    if not case:
+        raise Http404("No such case.")
     case.total = ledger.case_total(case.pk)
     return render(
         request,
