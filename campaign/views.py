@@ -74,7 +74,9 @@ def campaign_home(request: HttpRequest, campaign: str | None = None) -> HttpResp
     return render(request, "campaign/home.html", {"campaign": current, "cases": cases})
 
 
-def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
+def public_case(campaign: str, slug: str) -> Case:
+    """A published case with its campaign, from the cache once warm; Http404 when there is none. For every
+    view that acts on a case from its address (the case page, signing, writing)."""
     case = _cached(
         f"case:{campaign}:{slug}",
         lambda: (
@@ -83,6 +85,11 @@ def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
     )
     if not case:
         raise Http404("No such case.")
+    return case
+
+
+def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
+    case = public_case(campaign, slug)
     case.total = ledger.case_total(case.pk)
     return render(
         request,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from campaign.abuse import client_ip, hit_rate_limit
 from campaign.models import Case
+from campaign.views import public_case
 
 from . import services
 from .forms import LetterForm
@@ -22,7 +23,7 @@ from .images import megabytes
 
 
 def _open_case(campaign: str, case: str) -> Case:
-    return get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)
+    return public_case(campaign, case)
 
 
 def _initial() -> dict:

@@ -19,6 +19,7 @@ from django_countries import countries
 from campaign import ledger
 from campaign.abuse import client_ip, hit_rate_limit
 from campaign.models import Case
+from campaign.views import public_case
 
 from . import services
 from .forms import NewLinkForm, SignatureForm
@@ -26,7 +27,7 @@ from .models import Signature
 
 
 def _public_case(campaign: str, case: str) -> Case:
-    return get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)
+    return public_case(campaign, case)
 
 
 def render_panel(request: HttpRequest, case: Case) -> str:
