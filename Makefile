@@ -33,7 +33,9 @@ run: $(BIN)/.installed messages
 	@echo "  Health:      http://127.0.0.1:$(PORT)/healthz"
 	@echo "  Mail:        printed below by the worker, links included"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
+	@# Links in mails point at the port the demo serves, unless SITE_URL says otherwise.
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: $(BIN)/.installed messages lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
