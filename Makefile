@@ -38,7 +38,8 @@ run: $(BIN)/.installed messages
 		$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: $(BIN)/.installed messages lint
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	@# Against the server's maintenance database: the check only needs a PostgreSQL to connect to.
+	DATABASE_URL=$(dir $(TEST_DATABASE_URL))postgres REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed

@@ -6,108 +6,265 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('name_en', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('name_fr', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('name_ar', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('intro', models.TextField(blank=True, verbose_name='introduction')),
-                ('intro_en', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('intro_fr', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('intro_ar', models.TextField(blank=True, null=True, verbose_name='introduction')),
-                ('default_language', models.CharField(choices=[('en', 'English'), ('fr', 'French'), ('ar', 'Arabic')], default='en', help_text='The language the case texts are first written in.', max_length=8, verbose_name='default language')),
-                ('opens_at', models.DateTimeField(verbose_name='opens at')),
-                ('closes_at', models.DateTimeField(verbose_name='closes at')),
-                ('status', models.CharField(choices=[('draft', 'Draft (not public)'), ('published', 'Published'), ('archived', 'Archived')], default='draft', max_length=16, verbose_name='status')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("name_en", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("name_fr", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("name_ar", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                ("intro", models.TextField(blank=True, verbose_name="introduction")),
+                ("intro_en", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                ("intro_fr", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                ("intro_ar", models.TextField(blank=True, null=True, verbose_name="introduction")),
+                (
+                    "default_language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "French"), ("ar", "Arabic")],
+                        default="en",
+                        help_text="The language the case texts are first written in.",
+                        max_length=8,
+                        verbose_name="default language",
+                    ),
+                ),
+                ("opens_at", models.DateTimeField(verbose_name="opens at")),
+                ("closes_at", models.DateTimeField(verbose_name="closes at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft (not public)"), ("published", "Published"), ("archived", "Archived")],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign',
-                'verbose_name_plural': 'campaigns',
-                'ordering': ['-opens_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='campaign_closes_after_opening')],
+                "verbose_name": "campaign",
+                "verbose_name_plural": "campaigns",
+                "ordering": ["-opens_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("closes_at__gt", models.F("opens_at"))),
+                        name="campaign_closes_after_opening",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('slug', models.SlugField(verbose_name='slug')),
-                ('country', django_countries.fields.CountryField(max_length=2, verbose_name='country')),
-                ('role', models.CharField(help_text='For example: journalist, student.', max_length=200, verbose_name='role')),
-                ('role_en', models.CharField(help_text='For example: journalist, student.', max_length=200, null=True, verbose_name='role')),
-                ('role_fr', models.CharField(help_text='For example: journalist, student.', max_length=200, null=True, verbose_name='role')),
-                ('role_ar', models.CharField(help_text='For example: journalist, student.', max_length=200, null=True, verbose_name='role')),
-                ('photo', models.ImageField(blank=True, upload_to='cases/', verbose_name='photo')),
-                ('photo_alt', models.CharField(blank=True, help_text='What the photo shows, for screen readers.', max_length=300, verbose_name='photo description')),
-                ('photo_alt_en', models.CharField(blank=True, help_text='What the photo shows, for screen readers.', max_length=300, null=True, verbose_name='photo description')),
-                ('photo_alt_fr', models.CharField(blank=True, help_text='What the photo shows, for screen readers.', max_length=300, null=True, verbose_name='photo description')),
-                ('photo_alt_ar', models.CharField(blank=True, help_text='What the photo shows, for screen readers.', max_length=300, null=True, verbose_name='photo description')),
-                ('summary', models.TextField(max_length=600, verbose_name='short story')),
-                ('summary_en', models.TextField(max_length=600, null=True, verbose_name='short story')),
-                ('summary_fr', models.TextField(max_length=600, null=True, verbose_name='short story')),
-                ('summary_ar', models.TextField(max_length=600, null=True, verbose_name='short story')),
-                ('story', models.TextField(blank=True, verbose_name='long story')),
-                ('story_en', models.TextField(blank=True, null=True, verbose_name='long story')),
-                ('story_fr', models.TextField(blank=True, null=True, verbose_name='long story')),
-                ('story_ar', models.TextField(blank=True, null=True, verbose_name='long story')),
-                ('ask', models.TextField(help_text='What the authority is asked to do.', verbose_name='the ask')),
-                ('ask_en', models.TextField(help_text='What the authority is asked to do.', null=True, verbose_name='the ask')),
-                ('ask_fr', models.TextField(help_text='What the authority is asked to do.', null=True, verbose_name='the ask')),
-                ('ask_ar', models.TextField(help_text='What the authority is asked to do.', null=True, verbose_name='the ask')),
-                ('authority', models.CharField(max_length=300, verbose_name='authority to write to')),
-                ('authority_address', models.TextField(blank=True, verbose_name='postal address of the authority')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('good_news', 'Good news')], default='active', max_length=16, verbose_name='status')),
-                ('outcome', models.TextField(blank=True, help_text='The good news, shown in a banner.', verbose_name='outcome')),
-                ('outcome_en', models.TextField(blank=True, help_text='The good news, shown in a banner.', null=True, verbose_name='outcome')),
-                ('outcome_fr', models.TextField(blank=True, help_text='The good news, shown in a banner.', null=True, verbose_name='outcome')),
-                ('outcome_ar', models.TextField(blank=True, help_text='The good news, shown in a banner.', null=True, verbose_name='outcome')),
-                ('outcome_date', models.DateField(blank=True, null=True, verbose_name='date of the outcome')),
-                ('goal', models.PositiveIntegerField(default=100000, verbose_name='goal (actions)')),
-                ('closes_at', models.DateTimeField(blank=True, help_text='Leave empty to close with the campaign.', null=True, verbose_name='closes at')),
-                ('display_order', models.PositiveSmallIntegerField(default=0, verbose_name='display order')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='campaign.campaign', verbose_name='campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("slug", models.SlugField(verbose_name="slug")),
+                ("country", django_countries.fields.CountryField(max_length=2, verbose_name="country")),
+                (
+                    "role",
+                    models.CharField(
+                        help_text="For example: journalist, student.", max_length=200, verbose_name="role"
+                    ),
+                ),
+                (
+                    "role_en",
+                    models.CharField(
+                        help_text="For example: journalist, student.", max_length=200, null=True, verbose_name="role"
+                    ),
+                ),
+                (
+                    "role_fr",
+                    models.CharField(
+                        help_text="For example: journalist, student.", max_length=200, null=True, verbose_name="role"
+                    ),
+                ),
+                (
+                    "role_ar",
+                    models.CharField(
+                        help_text="For example: journalist, student.", max_length=200, null=True, verbose_name="role"
+                    ),
+                ),
+                ("photo", models.ImageField(blank=True, upload_to="cases/", verbose_name="photo")),
+                (
+                    "photo_alt",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the photo shows, for screen readers.",
+                        max_length=300,
+                        verbose_name="photo description",
+                    ),
+                ),
+                (
+                    "photo_alt_en",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the photo shows, for screen readers.",
+                        max_length=300,
+                        null=True,
+                        verbose_name="photo description",
+                    ),
+                ),
+                (
+                    "photo_alt_fr",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the photo shows, for screen readers.",
+                        max_length=300,
+                        null=True,
+                        verbose_name="photo description",
+                    ),
+                ),
+                (
+                    "photo_alt_ar",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the photo shows, for screen readers.",
+                        max_length=300,
+                        null=True,
+                        verbose_name="photo description",
+                    ),
+                ),
+                ("summary", models.TextField(max_length=600, verbose_name="short story")),
+                ("summary_en", models.TextField(max_length=600, null=True, verbose_name="short story")),
+                ("summary_fr", models.TextField(max_length=600, null=True, verbose_name="short story")),
+                ("summary_ar", models.TextField(max_length=600, null=True, verbose_name="short story")),
+                ("story", models.TextField(blank=True, verbose_name="long story")),
+                ("story_en", models.TextField(blank=True, null=True, verbose_name="long story")),
+                ("story_fr", models.TextField(blank=True, null=True, verbose_name="long story")),
+                ("story_ar", models.TextField(blank=True, null=True, verbose_name="long story")),
+                ("ask", models.TextField(help_text="What the authority is asked to do.", verbose_name="the ask")),
+                (
+                    "ask_en",
+                    models.TextField(help_text="What the authority is asked to do.", null=True, verbose_name="the ask"),
+                ),
+                (
+                    "ask_fr",
+                    models.TextField(help_text="What the authority is asked to do.", null=True, verbose_name="the ask"),
+                ),
+                (
+                    "ask_ar",
+                    models.TextField(help_text="What the authority is asked to do.", null=True, verbose_name="the ask"),
+                ),
+                ("authority", models.CharField(max_length=300, verbose_name="authority to write to")),
+                ("authority_address", models.TextField(blank=True, verbose_name="postal address of the authority")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("good_news", "Good news")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.TextField(blank=True, help_text="The good news, shown in a banner.", verbose_name="outcome"),
+                ),
+                (
+                    "outcome_en",
+                    models.TextField(
+                        blank=True, help_text="The good news, shown in a banner.", null=True, verbose_name="outcome"
+                    ),
+                ),
+                (
+                    "outcome_fr",
+                    models.TextField(
+                        blank=True, help_text="The good news, shown in a banner.", null=True, verbose_name="outcome"
+                    ),
+                ),
+                (
+                    "outcome_ar",
+                    models.TextField(
+                        blank=True, help_text="The good news, shown in a banner.", null=True, verbose_name="outcome"
+                    ),
+                ),
+                ("outcome_date", models.DateField(blank=True, null=True, verbose_name="date of the outcome")),
+                ("goal", models.PositiveIntegerField(default=100000, verbose_name="goal (actions)")),
+                (
+                    "closes_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Leave empty to close with the campaign.",
+                        null=True,
+                        verbose_name="closes at",
+                    ),
+                ),
+                ("display_order", models.PositiveSmallIntegerField(default=0, verbose_name="display order")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="campaign.campaign",
+                        verbose_name="campaign",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case',
-                'verbose_name_plural': 'cases',
-                'ordering': ['display_order', 'name'],
+                "verbose_name": "case",
+                "verbose_name_plural": "cases",
+                "ordering": ["display_order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Tally',
+            name="Tally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('signature', 'Petition signature'), ('letter', 'Letter'), ('postcard', 'Postcard'), ('drawing', 'Drawing'), ('email', 'Email'), ('tweet', 'Tweet')], max_length=16, verbose_name='kind of action')),
-                ('source', models.CharField(choices=[('online', 'Online'), ('paper', 'Paper'), ('event', 'Event')], max_length=16, verbose_name='source')),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2, verbose_name='country')),
-                ('day', models.DateField(verbose_name='day')),
-                ('count', models.BigIntegerField(default=0, verbose_name='count')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tallies', to='campaign.case', verbose_name='case')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("signature", "Petition signature"),
+                            ("letter", "Letter"),
+                            ("postcard", "Postcard"),
+                            ("drawing", "Drawing"),
+                            ("email", "Email"),
+                            ("tweet", "Tweet"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind of action",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("online", "Online"), ("paper", "Paper"), ("event", "Event")],
+                        max_length=16,
+                        verbose_name="source",
+                    ),
+                ),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2, verbose_name="country")),
+                ("day", models.DateField(verbose_name="day")),
+                ("count", models.BigIntegerField(default=0, verbose_name="count")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tallies",
+                        to="campaign.case",
+                        verbose_name="case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tally',
-                'verbose_name_plural': 'tallies',
-                'permissions': [('export_totals', 'Can see the dashboard and export totals')],
+                "verbose_name": "tally",
+                "verbose_name_plural": "tallies",
+                "permissions": [("export_totals", "Can see the dashboard and export totals")],
             },
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(fields=('campaign', 'slug'), name='case_slug_unique_in_campaign'),
+            model_name="case",
+            constraint=models.UniqueConstraint(fields=("campaign", "slug"), name="case_slug_unique_in_campaign"),
         ),
         migrations.AddConstraint(
-            model_name='tally',
-            constraint=models.UniqueConstraint(fields=('case', 'kind', 'source', 'country', 'day'), name='tally_one_row_per_key'),
+            model_name="tally",
+            constraint=models.UniqueConstraint(
+                fields=("case", "kind", "source", "country", "day"), name="tally_one_row_per_key"
+            ),
         ),
     ]

@@ -3,162 +3,375 @@
 import django.db.models.deletion
 import django.utils.timezone
 import django_countries.fields
-import letters.models
 from django.conf import settings
 from django.db import migrations, models
 
+import letters.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('campaign', '0002_staff_groups'),
+        ("campaign", "0002_staff_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RejectionReason',
+            name="RejectionReason",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200, unique=True, verbose_name='reason')),
-                ('active', models.BooleanField(default=True, verbose_name='offered to moderators')),
-                ('display_order', models.PositiveSmallIntegerField(default=0, verbose_name='display order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(max_length=200, unique=True, verbose_name="reason")),
+                ("active", models.BooleanField(default=True, verbose_name="offered to moderators")),
+                ("display_order", models.PositiveSmallIntegerField(default=0, verbose_name="display order")),
             ],
             options={
-                'verbose_name': 'rejection reason',
-                'verbose_name_plural': 'rejection reasons',
-                'ordering': ['display_order', 'label'],
+                "verbose_name": "rejection reason",
+                "verbose_name_plural": "rejection reasons",
+                "ordering": ["display_order", "label"],
             },
         ),
         migrations.CreateModel(
-            name='FamilyContact',
+            name="FamilyContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('email', models.EmailField(max_length=254, verbose_name='email')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'French'), ('ar', 'Arabic')], default='en', max_length=8, verbose_name='language')),
-                ('cadence', models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly')], default='weekly', max_length=8, verbose_name='cadence')),
-                ('paused', models.BooleanField(default=False, verbose_name='paused')),
-                ('next_digest_at', models.DateTimeField(default=django.utils.timezone.now, help_text='The next digest is sent after this time.', verbose_name='next digest due at')),
-                ('failed_attempts', models.PositiveSmallIntegerField(default=0, verbose_name='failed attempts in a row')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='family_contacts', to='campaign.case', verbose_name='case')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("email", models.EmailField(max_length=254, verbose_name="email")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "French"), ("ar", "Arabic")],
+                        default="en",
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "cadence",
+                    models.CharField(
+                        choices=[("daily", "Daily"), ("weekly", "Weekly")],
+                        default="weekly",
+                        max_length=8,
+                        verbose_name="cadence",
+                    ),
+                ),
+                ("paused", models.BooleanField(default=False, verbose_name="paused")),
+                (
+                    "next_digest_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now,
+                        help_text="The next digest is sent after this time.",
+                        verbose_name="next digest due at",
+                    ),
+                ),
+                (
+                    "failed_attempts",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="failed attempts in a row"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="family_contacts",
+                        to="campaign.case",
+                        verbose_name="case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'family contact',
-                'verbose_name_plural': 'family contacts',
-                'ordering': ['case', 'name'],
+                "verbose_name": "family contact",
+                "verbose_name_plural": "family contacts",
+                "ordering": ["case", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Digest',
+            name="Digest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('status', models.CharField(choices=[('sent', 'Sent'), ('failed', 'Failed (will be retried)')], max_length=8, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=1, verbose_name='attempt')),
-                ('last_error', models.TextField(blank=True, verbose_name='error')),
-                ('letter_count', models.PositiveIntegerField(default=0, verbose_name='letters')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digests', to='letters.familycontact', verbose_name='family contact')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("sent", "Sent"), ("failed", "Failed (will be retried)")],
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=1, verbose_name="attempt")),
+                ("last_error", models.TextField(blank=True, verbose_name="error")),
+                ("letter_count", models.PositiveIntegerField(default=0, verbose_name="letters")),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digests",
+                        to="letters.familycontact",
+                        verbose_name="family contact",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'digest',
-                'verbose_name_plural': 'digests',
-                'ordering': ['-created_at'],
+                "verbose_name": "digest",
+                "verbose_name_plural": "digests",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='FlaggedWord',
+            name="FlaggedWord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'French'), ('ar', 'Arabic'), ('es', 'Spanish'), ('de', 'German'), ('it', 'Italian'), ('pt', 'Portuguese'), ('nl', 'Dutch'), ('pl', 'Polish'), ('tr', 'Turkish'), ('ru', 'Russian'), ('zh-hans', 'Chinese'), ('ja', 'Japanese'), ('ko', 'Korean'), ('other', 'Another language')], max_length=8, verbose_name='language')),
-                ('word', models.CharField(max_length=100, verbose_name='word or phrase')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("fr", "French"),
+                            ("ar", "Arabic"),
+                            ("es", "Spanish"),
+                            ("de", "German"),
+                            ("it", "Italian"),
+                            ("pt", "Portuguese"),
+                            ("nl", "Dutch"),
+                            ("pl", "Polish"),
+                            ("tr", "Turkish"),
+                            ("ru", "Russian"),
+                            ("zh-hans", "Chinese"),
+                            ("ja", "Japanese"),
+                            ("ko", "Korean"),
+                            ("other", "Another language"),
+                        ],
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                ("word", models.CharField(max_length=100, verbose_name="word or phrase")),
             ],
             options={
-                'verbose_name': 'flagged word',
-                'verbose_name_plural': 'flagged words',
-                'ordering': ['language', 'word'],
-                'constraints': [models.UniqueConstraint(fields=('language', 'word'), name='flagged_word_unique')],
+                "verbose_name": "flagged word",
+                "verbose_name_plural": "flagged words",
+                "ordering": ["language", "word"],
+                "constraints": [models.UniqueConstraint(fields=("language", "word"), name="flagged_word_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Letter',
+            name="Letter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mail_attempts', models.PositiveSmallIntegerField(default=0, verbose_name='mail attempts')),
-                ('mail_next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='next mail attempt')),
-                ('mail_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='mail sent at')),
-                ('mail_last_error', models.TextField(blank=True, verbose_name='last mail error')),
-                ('addressed_to', models.CharField(choices=[('person', 'The person'), ('family', 'Their family')], default='person', max_length=8, verbose_name='addressed to')),
-                ('first_name', models.CharField(max_length=60, verbose_name='first name')),
-                ('country', django_countries.fields.CountryField(max_length=2, verbose_name='country')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'French'), ('ar', 'Arabic'), ('es', 'Spanish'), ('de', 'German'), ('it', 'Italian'), ('pt', 'Portuguese'), ('nl', 'Dutch'), ('pl', 'Polish'), ('tr', 'Turkish'), ('ru', 'Russian'), ('zh-hans', 'Chinese'), ('ja', 'Japanese'), ('ko', 'Korean'), ('other', 'Another language')], max_length=8, verbose_name='language')),
-                ('text', models.TextField(verbose_name='message')),
-                ('image', models.FileField(blank=True, storage=letters.models.PrivateStorage(), upload_to='letters/%Y/%m/', verbose_name='drawing or photo')),
-                ('writer_email', models.EmailField(blank=True, max_length=254, verbose_name="writer's email")),
-                ('writer_consent', models.BooleanField(default=False, verbose_name='writer agreed to be told of delivery')),
-                ('writer_language', models.CharField(default='en', max_length=8, verbose_name="language of the writer's page")),
-                ('status', models.CharField(choices=[('pending', 'Waiting for moderation'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=8, verbose_name='status')),
-                ('moderated_at', models.DateTimeField(blank=True, null=True, verbose_name='moderated at')),
-                ('claimed_until', models.DateTimeField(blank=True, null=True, verbose_name='claimed until')),
-                ('flags', models.CharField(blank=True, max_length=100, verbose_name='flags')),
-                ('flag_notes', models.TextField(blank=True, verbose_name='why it was flagged')),
-                ('text_hash', models.CharField(db_index=True, editable=False, max_length=64, verbose_name='fingerprint of the text')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='written at')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='first delivered at')),
-                ('mail_status', models.CharField(choices=[('none', 'Nothing to send'), ('pending', 'Waiting to be sent'), ('sent', 'Sent'), ('failed', 'Failed (gave up)')], default='none', max_length=8, verbose_name='mail')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='campaign.case', verbose_name='case')),
-                ('claimed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='claimed by')),
-                ('moderated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='moderated by')),
-                ('rejection_reason', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='letters.rejectionreason', verbose_name='rejection reason')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("mail_attempts", models.PositiveSmallIntegerField(default=0, verbose_name="mail attempts")),
+                (
+                    "mail_next_attempt_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="next mail attempt"),
+                ),
+                ("mail_sent_at", models.DateTimeField(blank=True, null=True, verbose_name="mail sent at")),
+                ("mail_last_error", models.TextField(blank=True, verbose_name="last mail error")),
+                (
+                    "addressed_to",
+                    models.CharField(
+                        choices=[("person", "The person"), ("family", "Their family")],
+                        default="person",
+                        max_length=8,
+                        verbose_name="addressed to",
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=60, verbose_name="first name")),
+                ("country", django_countries.fields.CountryField(max_length=2, verbose_name="country")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("fr", "French"),
+                            ("ar", "Arabic"),
+                            ("es", "Spanish"),
+                            ("de", "German"),
+                            ("it", "Italian"),
+                            ("pt", "Portuguese"),
+                            ("nl", "Dutch"),
+                            ("pl", "Polish"),
+                            ("tr", "Turkish"),
+                            ("ru", "Russian"),
+                            ("zh-hans", "Chinese"),
+                            ("ja", "Japanese"),
+                            ("ko", "Korean"),
+                            ("other", "Another language"),
+                        ],
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="message")),
+                (
+                    "image",
+                    models.FileField(
+                        blank=True,
+                        storage=letters.models.PrivateStorage(),
+                        upload_to="letters/%Y/%m/",
+                        verbose_name="drawing or photo",
+                    ),
+                ),
+                ("writer_email", models.EmailField(blank=True, max_length=254, verbose_name="writer's email")),
+                (
+                    "writer_consent",
+                    models.BooleanField(default=False, verbose_name="writer agreed to be told of delivery"),
+                ),
+                (
+                    "writer_language",
+                    models.CharField(default="en", max_length=8, verbose_name="language of the writer's page"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for moderation"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("moderated_at", models.DateTimeField(blank=True, null=True, verbose_name="moderated at")),
+                ("claimed_until", models.DateTimeField(blank=True, null=True, verbose_name="claimed until")),
+                ("flags", models.CharField(blank=True, max_length=100, verbose_name="flags")),
+                ("flag_notes", models.TextField(blank=True, verbose_name="why it was flagged")),
+                (
+                    "text_hash",
+                    models.CharField(
+                        db_index=True, editable=False, max_length=64, verbose_name="fingerprint of the text"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="written at"),
+                ),
+                ("delivered_at", models.DateTimeField(blank=True, null=True, verbose_name="first delivered at")),
+                (
+                    "mail_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "Nothing to send"),
+                            ("pending", "Waiting to be sent"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed (gave up)"),
+                        ],
+                        default="none",
+                        max_length=8,
+                        verbose_name="mail",
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="letters",
+                        to="campaign.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "claimed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="claimed by",
+                    ),
+                ),
+                (
+                    "moderated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="moderated by",
+                    ),
+                ),
+                (
+                    "rejection_reason",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="letters.rejectionreason",
+                        verbose_name="rejection reason",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'letter',
-                'verbose_name_plural': 'letters',
-                'ordering': ['created_at'],
-                'abstract': False,
+                "verbose_name": "letter",
+                "verbose_name_plural": "letters",
+                "ordering": ["created_at"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='DigestItem',
+            name="DigestItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image_attached', models.BooleanField(default=False, verbose_name='drawing attached')),
-                ('digest', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='letters.digest')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='letters.familycontact')),
-                ('letter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='digest_items', to='letters.letter')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image_attached", models.BooleanField(default=False, verbose_name="drawing attached")),
+                (
+                    "digest",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="letters.digest"
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="letters.familycontact"
+                    ),
+                ),
+                (
+                    "letter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="digest_items", to="letters.letter"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'letter in a digest',
-                'verbose_name_plural': 'letters in a digest',
+                "verbose_name": "letter in a digest",
+                "verbose_name_plural": "letters in a digest",
             },
         ),
         migrations.AddField(
-            model_name='digest',
-            name='letters',
-            field=models.ManyToManyField(related_name='digests', through='letters.DigestItem', to='letters.letter', verbose_name='letters'),
+            model_name="digest",
+            name="letters",
+            field=models.ManyToManyField(
+                related_name="digests", through="letters.DigestItem", to="letters.letter", verbose_name="letters"
+            ),
         ),
         migrations.AddIndex(
-            model_name='familycontact',
-            index=models.Index(condition=models.Q(('paused', False)), fields=['next_digest_at'], name='familycontact_due'),
+            model_name="familycontact",
+            index=models.Index(
+                condition=models.Q(("paused", False)), fields=["next_digest_at"], name="familycontact_due"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='digestitem',
-            constraint=models.UniqueConstraint(fields=('contact', 'letter'), name='digest_item_once_per_contact'),
+            model_name="digestitem",
+            constraint=models.UniqueConstraint(fields=("contact", "letter"), name="digest_item_once_per_contact"),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(condition=models.Q(('mail_status', 'pending')), fields=['mail_next_attempt_at'], name='letters_letter_outbox'),
+            model_name="letter",
+            index=models.Index(
+                condition=models.Q(("mail_status", "pending")),
+                fields=["mail_next_attempt_at"],
+                name="letters_letter_outbox",
+            ),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['status', 'created_at'], name='letter_status_created'),
+            model_name="letter",
+            index=models.Index(fields=["status", "created_at"], name="letter_status_created"),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['case', 'status'], name='letter_case_status'),
+            model_name="letter",
+            index=models.Index(fields=["case", "status"], name="letter_case_status"),
         ),
     ]

@@ -8,98 +8,230 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('campaign', '0002_staff_groups'),
+        ("campaign", "0002_staff_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmailRule',
+            name="EmailRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(help_text='For example: gmail.com', max_length=253, unique=True, verbose_name='domain')),
-                ('ignore_dots', models.BooleanField(default=False, verbose_name='ignore dots before the @')),
-                ('strip_plus_tag', models.BooleanField(default=False, verbose_name='ignore everything after a + before the @')),
-                ('same_as', models.CharField(blank=True, help_text='Another domain for the same mailboxes, for example googlemail.com is gmail.com.', max_length=253, verbose_name='same mailboxes as')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "domain",
+                    models.CharField(
+                        help_text="For example: gmail.com", max_length=253, unique=True, verbose_name="domain"
+                    ),
+                ),
+                ("ignore_dots", models.BooleanField(default=False, verbose_name="ignore dots before the @")),
+                (
+                    "strip_plus_tag",
+                    models.BooleanField(default=False, verbose_name="ignore everything after a + before the @"),
+                ),
+                (
+                    "same_as",
+                    models.CharField(
+                        blank=True,
+                        help_text="Another domain for the same mailboxes, for example googlemail.com is gmail.com.",
+                        max_length=253,
+                        verbose_name="same mailboxes as",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'email normalisation rule',
-                'verbose_name_plural': 'email normalisation rules',
-                'ordering': ['domain'],
+                "verbose_name": "email normalisation rule",
+                "verbose_name_plural": "email normalisation rules",
+                "ordering": ["domain"],
             },
         ),
         migrations.CreateModel(
-            name='PaperImport',
+            name="PaperImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('named', 'Named rows: name, country and optionally email'), ('counts', 'Counts per country: country, count')], default='named', max_length=8, verbose_name='kind of file')),
-                ('event', models.CharField(help_text='Where the sheets were signed.', max_length=200, verbose_name='event')),
-                ('day', models.DateField(verbose_name='day the sheets were signed')),
-                ('file_name', models.CharField(blank=True, max_length=255, verbose_name='file name')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
-                ('accepted', models.PositiveIntegerField(default=0, verbose_name='signatures counted')),
-                ('rejected', models.PositiveIntegerField(default=0, verbose_name='rows rejected')),
-                ('report', models.JSONField(blank=True, default=list, verbose_name='rejected rows')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='paper_imports', to='campaign.case', verbose_name='case')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("named", "Named rows: name, country and optionally email"),
+                            ("counts", "Counts per country: country, count"),
+                        ],
+                        default="named",
+                        max_length=8,
+                        verbose_name="kind of file",
+                    ),
+                ),
+                (
+                    "event",
+                    models.CharField(help_text="Where the sheets were signed.", max_length=200, verbose_name="event"),
+                ),
+                ("day", models.DateField(verbose_name="day the sheets were signed")),
+                ("file_name", models.CharField(blank=True, max_length=255, verbose_name="file name")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="uploaded at")),
+                ("accepted", models.PositiveIntegerField(default=0, verbose_name="signatures counted")),
+                ("rejected", models.PositiveIntegerField(default=0, verbose_name="rows rejected")),
+                ("report", models.JSONField(blank=True, default=list, verbose_name="rejected rows")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="paper_imports",
+                        to="campaign.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'paper signatures import',
-                'verbose_name_plural': 'paper signatures imports',
-                'ordering': ['-uploaded_at'],
+                "verbose_name": "paper signatures import",
+                "verbose_name_plural": "paper signatures imports",
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='PaperCount',
+            name="PaperCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2, verbose_name='country')),
-                ('count', models.PositiveIntegerField(verbose_name='count')),
-                ('paper_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='counts', to='petitions.paperimport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2, verbose_name="country")),
+                ("count", models.PositiveIntegerField(verbose_name="count")),
+                (
+                    "paper_import",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="counts", to="petitions.paperimport"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'paper count',
-                'verbose_name_plural': 'paper counts',
+                "verbose_name": "paper count",
+                "verbose_name_plural": "paper counts",
             },
         ),
         migrations.CreateModel(
-            name='Signature',
+            name="Signature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mail_status', models.CharField(choices=[('none', 'Nothing to send'), ('pending', 'Waiting to be sent'), ('sent', 'Sent'), ('failed', 'Failed (gave up)')], default='pending', max_length=8, verbose_name='mail')),
-                ('mail_attempts', models.PositiveSmallIntegerField(default=0, verbose_name='mail attempts')),
-                ('mail_next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='next mail attempt')),
-                ('mail_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='mail sent at')),
-                ('mail_last_error', models.TextField(blank=True, verbose_name='last mail error')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('email_normalised', models.CharField(blank=True, max_length=254, verbose_name='normalised email')),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2, verbose_name='country')),
-                ('language', models.CharField(default='en', max_length=8, verbose_name='language')),
-                ('wants_news', models.BooleanField(default=False, verbose_name='wants to hear how the case turns out')),
-                ('source', models.CharField(choices=[('online', 'Online'), ('paper', 'Paper')], default='online', max_length=8, verbose_name='source')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for confirmation'), ('confirmed', 'Confirmed'), ('invalidated', 'Invalidated')], default='pending', max_length=12, verbose_name='status')),
-                ('flagged', models.BooleanField(default=False, verbose_name='flagged as suspicious')),
-                ('flag_rule', models.CharField(blank=True, max_length=32, verbose_name='flagged by rule')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed at')),
-                ('counted_at', models.DateTimeField(blank=True, null=True, verbose_name='counted at')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='network address')),
-                ('repeat_mails', models.PositiveSmallIntegerField(default=0, verbose_name='repeat mails')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='signed at')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signatures', to='campaign.case', verbose_name='case')),
-                ('paper_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='signatures', to='petitions.paperimport', verbose_name='paper import')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "mail_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "Nothing to send"),
+                            ("pending", "Waiting to be sent"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed (gave up)"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                        verbose_name="mail",
+                    ),
+                ),
+                ("mail_attempts", models.PositiveSmallIntegerField(default=0, verbose_name="mail attempts")),
+                (
+                    "mail_next_attempt_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="next mail attempt"),
+                ),
+                ("mail_sent_at", models.DateTimeField(blank=True, null=True, verbose_name="mail sent at")),
+                ("mail_last_error", models.TextField(blank=True, verbose_name="last mail error")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("email_normalised", models.CharField(blank=True, max_length=254, verbose_name="normalised email")),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2, verbose_name="country")),
+                ("language", models.CharField(default="en", max_length=8, verbose_name="language")),
+                ("wants_news", models.BooleanField(default=False, verbose_name="wants to hear how the case turns out")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("online", "Online"), ("paper", "Paper")],
+                        default="online",
+                        max_length=8,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for confirmation"),
+                            ("confirmed", "Confirmed"),
+                            ("invalidated", "Invalidated"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("flagged", models.BooleanField(default=False, verbose_name="flagged as suspicious")),
+                ("flag_rule", models.CharField(blank=True, max_length=32, verbose_name="flagged by rule")),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True, verbose_name="confirmed at")),
+                ("counted_at", models.DateTimeField(blank=True, null=True, verbose_name="counted at")),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="network address")),
+                ("repeat_mails", models.PositiveSmallIntegerField(default=0, verbose_name="repeat mails")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="signed at")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signatures",
+                        to="campaign.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "paper_import",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signatures",
+                        to="petitions.paperimport",
+                        verbose_name="paper import",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'signature',
-                'verbose_name_plural': 'signatures',
-                'permissions': [('export_signatures', 'Can download the list of signatures for the authority'), ('invalidate_signatures', 'Can invalidate signatures')],
-                'abstract': False,
-                'indexes': [models.Index(condition=models.Q(('mail_status', 'pending')), fields=['mail_next_attempt_at'], name='petitions_signature_outbox'), models.Index(condition=models.Q(('counted_at__isnull', True), ('flagged', False), ('status', 'confirmed')), fields=['id'], name='signature_to_count'), models.Index(condition=models.Q(('status', 'pending')), fields=['created_at'], name='signature_unconfirmed'), models.Index(condition=models.Q(('ip__isnull', False)), fields=['created_at'], name='signature_with_ip'), models.Index(fields=['email_normalised'], name='signature_email'), models.Index(fields=['case', 'status'], name='signature_case_status')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('email_normalised', ''), _negated=True), fields=('case', 'email_normalised'), name='signature_one_per_inbox_and_case')],
+                "verbose_name": "signature",
+                "verbose_name_plural": "signatures",
+                "permissions": [
+                    ("export_signatures", "Can download the list of signatures for the authority"),
+                    ("invalidate_signatures", "Can invalidate signatures"),
+                ],
+                "abstract": False,
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("mail_status", "pending")),
+                        fields=["mail_next_attempt_at"],
+                        name="petitions_signature_outbox",
+                    ),
+                    models.Index(
+                        condition=models.Q(("counted_at__isnull", True), ("flagged", False), ("status", "confirmed")),
+                        fields=["id"],
+                        name="signature_to_count",
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "pending")), fields=["created_at"], name="signature_unconfirmed"
+                    ),
+                    models.Index(
+                        condition=models.Q(("ip__isnull", False)), fields=["created_at"], name="signature_with_ip"
+                    ),
+                    models.Index(fields=["email_normalised"], name="signature_email"),
+                    models.Index(fields=["case", "status"], name="signature_case_status"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("email_normalised", ""), _negated=True),
+                        fields=("case", "email_normalised"),
+                        name="signature_one_per_inbox_and_case",
+                    )
+                ],
             },
         ),
     ]
