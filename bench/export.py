@@ -5,8 +5,8 @@
 Run by bench/run on its own database (DATABASE_URL). Two exports are measured, each at a tenth of --rows
 and at --rows, so that a memory that grows with the rows shows:
 
-- `signatures`: the list of a petition's signatures for the authority (name and country, never an email),
-  through the organizers' streaming CSV view `petitions.views.signature_list_csv`, written to a file;
+- `signatures`: the list of a petition's signatures for the authority (name and country, never an email), as
+  CSV through `campaign.exports.run_export` for the registered kind "signatures" (petitions/exports.py: COPY);
 - `totals`: the ledger's totals by day as CSV, through `campaign.exports.run_export`, the function the
   Celery worker runs for an export job.
 
@@ -43,20 +43,24 @@ def setup_django() -> None:
 
 def child_signatures(case_id: int, out: Path) -> dict:
     from django.contrib.auth import get_user_model
-    from django.test import RequestFactory
 
-    from campaign.models import Case
-    from petitions.views import signature_list_csv
+    from campaign.exports import export_path, run_export
+    from campaign.models import Case, ExportJob
 
-    case = Case.objects.select_related("campaign").get(pk=case_id)
-    request = RequestFactory().get(f"/en/petitions/{case.campaign.slug}/{case.slug}/signatures.csv")
-    request.user = get_user_model().objects.get(username="bench-exporter")
+    job = ExportJob.objects.create(
+        requested_by=get_user_model().objects.get(username="bench-exporter"),
+        kind="signatures",
+        format=ExportJob.Format.CSV,
+        case=Case.objects.get(pk=case_id),
+        language="en",
+    )
     started = time.monotonic()
-    response = signature_list_csv(request, campaign=case.campaign.slug, case=case.slug)
-    with out.open("wb") as file:
-        for chunk in response.streaming_content:
-            file.write(chunk)
-    return {"seconds": time.monotonic() - started, "file": str(out)}
+    job = run_export(job.pk)
+    seconds = time.monotonic() - started
+    if job is None or export_path(job) is None:
+        raise SystemExit("the signatures export wrote no file")
+    export_path(job).rename(out)
+    return {"seconds": seconds, "file": str(out)}
 
 
 def child_totals(out: Path) -> dict:
@@ -215,7 +219,7 @@ def parent(rows: int, out_dir: Path) -> dict:
         signature_runs.append(
             measure("signatures", n, ["--child", "signatures", "--case", str(case_id)], query, out_dir)
         )
-    function = "petitions.views.signature_list_csv (streamed CSV)"
+    function = "campaign.exports.run_export (signatures, CSV through COPY; the worker's task)"
     results["exports"].append({"name": "signatures", "function": function, "runs": signature_runs})
 
     totals_query = (

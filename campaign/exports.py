@@ -1,4 +1,5 @@
-"""Exports of the ledger's totals as CSV and XLSX, written by a worker to a private file.
+"""Exports of the ledger's totals as CSV and XLSX, written by a worker to a private file; other apps
+register their own exports here (`register_exporter`: the petition's list of signatures).
 
 `request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
 streams the rows from a server-side cursor (or, for the big CSV by day, from PostgreSQL's COPY) straight into
@@ -169,6 +170,62 @@ EXPORTS: dict[str, ExportSpec] = {
 }
 
 
+# --- Exports that other apps register -----------------------------------------------------------------------
+# Apps that hang off a case (petitions) add their own exports here from their AppConfig.ready(): campaign never
+# imports them, they import campaign. The job row carries the parameters (case, country); run_export and the
+# export pages (campaign/staff_views.py) handle a registered export like the totals ones.
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """An export kind registered by another app.
+
+    `rows(job)` yields the header, then every row, each cell already neutralised (used for XLSX, and for
+    CSV when `copy_csv` is None or the database is not PostgreSQL); `copy_csv(job, path, every)` writes the
+    same rows as CSV through COPY (see `copy_to_csv`) and returns how many it wrote; `count(job)` is the
+    number of rows, for the progress bar. Only people with `permission` may request, follow or download it.
+    """
+
+    kind: str
+    label: Any  # a lazy string: shown in the staff member's language
+    permission: str
+    sheet_title: Callable[[], str]
+    count: Callable[[ExportJob], int]
+    rows: Callable[[ExportJob], Iterator[list]]
+    copy_csv: Callable[[ExportJob, Path, int], int] | None = None
+    needs_case: bool = False
+    formats: tuple[str, ...] = (ExportJob.Format.CSV, ExportJob.Format.XLSX)
+
+
+EXPORTERS: dict[str, Exporter] = {}
+
+
+def register_exporter(exporter: Exporter) -> None:
+    """Call from an AppConfig.ready(). A kind is registered once; the totals' own kinds cannot be taken."""
+    if exporter.kind in EXPORTS or exporter.kind in EXPORTERS:
+        raise ValueError(f"export kind {exporter.kind!r} is already registered")
+    if len(exporter.kind) > ExportJob._meta.get_field("kind").max_length:
+        raise ValueError(f"export kind {exporter.kind!r} is too long")
+    EXPORTERS[exporter.kind] = exporter
+
+
+def kind_choices() -> list[tuple[str, Any]]:
+    """Every kind of export: the totals' ones and the registered ones (ExportJob.kind's choices)."""
+    return [*ExportJob.Kind.choices, *((e.kind, e.label) for e in EXPORTERS.values())]
+
+
+def may_see(user: AbstractBaseUser, job: ExportJob) -> bool:
+    """Whether the user may follow and download this job, beyond the organizers' permission to export totals
+    that every export page checks (campaign/staff_views.py): a registered kind asks for its own permission."""
+    exporter = EXPORTERS.get(job.kind)
+    return exporter is None or user.has_perm(exporter.permission)
+
+
+def hidden_kinds(user: AbstractBaseUser) -> list[str]:
+    """The registered kinds this user may not see, to leave out of the list of recent exports."""
+    return [kind for kind, exporter in EXPORTERS.items() if not user.has_perm(exporter.permission)]
+
+
 # --- Writers: one row at a time, nothing kept in memory -----------------------------------------------------
 
 
@@ -224,6 +281,9 @@ WRITERS = {ExportJob.Format.CSV: _CsvWriter, ExportJob.Format.XLSX: _XlsxWriter}
 
 def iter_export_rows(job: ExportJob) -> Iterator[list]:
     """The header, then every row of the export, neutralised. Rows come from a server-side cursor."""
+    if job.kind in EXPORTERS:
+        yield from EXPORTERS[job.kind].rows(job)
+        return
     spec = EXPORTS[job.kind]
     labels = _Labels()
     yield [neutralise(v) for v in spec.header()]
@@ -234,7 +294,8 @@ def iter_export_rows(job: ExportJob) -> Iterator[list]:
 def _write_rows(job: ExportJob, path: Path, every: int) -> int:
     """Write the export row by row through Python (XLSX, summaries, and CSV off PostgreSQL)."""
     done = 0
-    writer = WRITERS[job.format](path, EXPORTS[job.kind].sheet_title())
+    sheet_title = EXPORTERS[job.kind].sheet_title if job.kind in EXPORTERS else EXPORTS[job.kind].sheet_title
+    writer = WRITERS[job.format](path, sheet_title())
     try:
         rows = iter_export_rows(job)
         writer.write(next(rows))
@@ -254,15 +315,20 @@ def _write_rows(job: ExportJob, path: Path, every: int) -> int:
 # through this process on their way to the file. The result is the same as `_write_rows` gives (tested).
 
 
-def _can_copy(job: ExportJob) -> bool:
-    if job.kind != ExportJob.Kind.BY_DAY or job.format != ExportJob.Format.CSV or connection.vendor != "postgresql":
+def can_copy() -> bool:
+    """Whether the database can COPY to this process (PostgreSQL through psycopg2)."""
+    if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
         return hasattr(cursor.cursor, "copy_expert")  # psycopg2's API
 
 
-def _values(rows: list[tuple], types: tuple[str, ...]) -> tuple[str, list]:
-    """A VALUES list with typed placeholders, and its parameters."""
+def _can_copy(job: ExportJob) -> bool:
+    return job.kind == ExportJob.Kind.BY_DAY and job.format == ExportJob.Format.CSV and can_copy()
+
+
+def values_sql(rows: list[tuple], types: tuple[str, ...]) -> tuple[str, list]:
+    """A VALUES list with typed placeholders, and its parameters (rows must not be empty)."""
     one = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
     return ", ".join([one] * len(rows)), [v for row in rows for v in row]
 
@@ -304,10 +370,10 @@ def _copy_by_day_csv(job: ExportJob, path: Path, every: int) -> int:
     kinds = [(k, neutralise(v)) for k, v in labels.kinds.items()]
     sources = [(k, neutralise(v)) for k, v in labels.sources.items()]
     names = [("", neutralise(labels.country("")))] + [(code, neutralise(str(name))) for code, name in countries]
-    cases_sql, cases_params = _values(cases, ("bigint", "text", "text"))
-    kinds_sql, kinds_params = _values(kinds, ("text", "text"))
-    sources_sql, sources_params = _values(sources, ("text", "text"))
-    names_sql, names_params = _values(names, ("text", "text"))
+    cases_sql, cases_params = values_sql(cases, ("bigint", "text", "text"))
+    kinds_sql, kinds_params = values_sql(kinds, ("text", "text"))
+    sources_sql, sources_params = values_sql(sources, ("text", "text"))
+    names_sql, names_params = values_sql(names, ("text", "text"))
     table = Tally._meta.db_table
     # Every value is a parameter; only the table name (from the model) is formatted in. Ordered as _tallies.
     query = f"""
@@ -325,12 +391,24 @@ def _copy_by_day_csv(job: ExportJob, path: Path, every: int) -> int:
         WHERE t.count > 0
         ORDER BY t.day, t.case_id, t.kind, t.source, t.country
     """  # noqa: S608
-    header = io.StringIO()
-    csv.writer(header).writerow(neutralise(v) for v in EXPORTS[job.kind].header())
+    header = [neutralise(v) for v in EXPORTS[job.kind].header()]
+    params = [*cases_params, *kinds_params, *sources_params, *names_params]
+    return copy_to_csv(job, path, every, query, params, header)
+
+
+def copy_to_csv(job: ExportJob, path: Path, every: int, query: str, params: list, header: list[str]) -> int:
+    """Write `header` then the rows of the SELECT `query` (with %s parameters) to `path` as CSV through
+    PostgreSQL's COPY, reporting progress on the job every `every` rows. Returns the number of rows.
+
+    The file has the byte-order mark and the header that `_CsvWriter` writes; the rows must be exactly what
+    the Python path yields (neutralised in SQL, labels passed as parameters): each exporter tests that.
+    """
+    first = io.StringIO()
+    csv.writer(first).writerow(header)
     with connection.cursor() as cursor, path.open("wb") as file:
         raw = cursor.cursor
-        sql = raw.mogrify(query, [*cases_params, *kinds_params, *sources_params, *names_params]).decode()
-        file.write(header.getvalue().encode("utf-8-sig"))
+        sql = raw.mogrify(query, params).decode()
+        file.write(first.getvalue().encode("utf-8-sig"))
         counting = _CountingFile(file, job.pk, every)
         try:
             raw.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", counting)
@@ -344,9 +422,22 @@ def _copy_by_day_csv(job: ExportJob, path: Path, every: int) -> int:
 
 @transaction.atomic
 def request_export(
-    *, requested_by: AbstractBaseUser, kind: str, format: str, campaign: Campaign | None = None, language: str = ""
+    *,
+    requested_by: AbstractBaseUser,
+    kind: str,
+    format: str,
+    campaign: Campaign | None = None,
+    case: Case | None = None,
+    country: str = "",
+    language: str = "",
 ) -> ExportJob:
-    """Create an export job and hand it to a worker once the job row is committed."""
+    """Create an export job and hand it to a worker once the job row is committed. `case` and `country` are
+    for registered kinds that take them (a petition's signatures)."""
+    exporter = EXPORTERS.get(kind)
+    if kind not in EXPORTS and exporter is None:
+        raise ValueError(f"unknown export kind {kind!r}")
+    if exporter is not None and (format not in exporter.formats or (exporter.needs_case and case is None)):
+        raise ValueError(f"export {kind!r} cannot be made as {format!r} without its parameters")
     from .tasks import run_export as run_export_task
 
     job = ExportJob.objects.create(
@@ -354,6 +445,8 @@ def request_export(
         kind=kind,
         format=format,
         campaign=campaign,
+        case=case,
+        country=country,
         language=language or translation.get_language() or settings.LANGUAGE_CODE,
     )
     run_export_task.delay_on_commit(job.pk)
@@ -378,9 +471,15 @@ def run_export(job_id: int) -> ExportJob | None:
     done = 0
     try:
         with translation.override(job.language):
-            total = EXPORTS[job.kind].queryset(job).count()
+            exporter = EXPORTERS.get(job.kind)
+            if exporter is not None:
+                total = exporter.count(job)
+                copy = exporter.copy_csv if job.format == ExportJob.Format.CSV and can_copy() else None
+                write = copy or _write_rows
+            else:
+                total = EXPORTS[job.kind].queryset(job).count()
+                write = _copy_by_day_csv if _can_copy(job) else _write_rows
             ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
-            write = _copy_by_day_csv if _can_copy(job) else _write_rows
             done = write(job, partial, every)
         partial.rename(directory / name)
     except Exception as exc:

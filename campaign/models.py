@@ -14,6 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 from django_countries.fields import CountryField
 
 # Paths the site uses right after the language prefix: a campaign with one of these slugs would be hidden.
@@ -256,8 +257,16 @@ def _export_expiry() -> datetime.datetime:
     return timezone.now() + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS)
 
 
+def export_kinds() -> list[tuple[str, str]]:
+    """ExportJob.kind's choices (named in migration 0006: keep the name)."""
+    from .exports import kind_choices  # exports imports this module
+
+    return kind_choices()
+
+
 class ExportJob(models.Model):
-    """An export of the totals that a worker writes to a private file, reporting its progress on this row.
+    """An export (of the totals, or of a kind another app registered in campaign.exports) that a worker writes
+    to a private file, reporting its progress on this row.
 
     Seen and downloaded only by people who may export totals (the requester and the other organizers);
     the file is deleted when it expires.
@@ -282,12 +291,20 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
     )
-    kind = models.CharField(_("export"), max_length=16, choices=Kind.choices)
+    # The totals' kinds, and those other apps register (campaign.exports.register_exporter): the choices are
+    # read when needed, so a registered kind needs no migration.
+    kind = models.CharField(_("export"), max_length=16, choices=export_kinds)
     format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     # Empty: every campaign.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("campaign")
     )
+    # Parameters of registered exports (the signatures of one case, of one country or all).
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("case")
+    )
+    # ISO code, or empty: every country.
+    country = models.CharField(_("country"), max_length=2, blank=True)
     # Headers and labels are written in the language of the person who asked.
     language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -309,6 +326,10 @@ class ExportJob(models.Model):
         return f"{self.get_kind_display()} ({self.get_format_display()}) #{self.pk}"
 
     @property
+    def country_name(self) -> str:
+        return str(countries.name(self.country)) if self.country else ""
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.DONE:
             return 100
@@ -318,4 +339,5 @@ class ExportJob(models.Model):
 
     @property
     def download_name(self) -> str:
-        return f"plume-{self.kind.replace('_', '-')}-{self.created:%Y%m%d-%H%M}.{self.format}"
+        about = "".join(f"-{part}" for part in (self.case.slug if self.case else "", self.country.lower()) if part)
+        return f"plume-{self.kind.replace('_', '-')}{about}-{self.created:%Y%m%d-%H%M}.{self.format}"

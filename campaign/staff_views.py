@@ -43,7 +43,11 @@ def organizers_only(view: Callable) -> Callable:
 
 def _job_for(request: HttpRequest, pk: int) -> ExportJob:
     # Any organizer may follow and download any organizer's export; organizers_only already checked that.
-    return get_object_or_404(ExportJob.objects.select_related("requested_by", "campaign"), pk=pk)
+    # A kind another app registered (a petition's signatures) also needs that app's permission.
+    job = get_object_or_404(ExportJob.objects.select_related("requested_by", "campaign", "case"), pk=pk)
+    if not exports.may_see(request.user, job):
+        raise PermissionDenied
+    return job
 
 
 def _status(job: ExportJob) -> dict:
@@ -108,7 +112,9 @@ def export_list(request: HttpRequest) -> HttpResponse:
             campaign=form.cleaned_data["campaign"],
         )
         return redirect("campaign-staff:export", pk=job.pk)
-    jobs = ExportJob.objects.select_related("requested_by", "campaign")[:20]
+    jobs = ExportJob.objects.select_related("requested_by", "campaign", "case").exclude(
+        kind__in=exports.hidden_kinds(request.user)
+    )[:20]
     return render(
         request,
         "campaign/staff/exports.html",

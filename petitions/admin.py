@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from campaign.models import Case
 
 from . import services
-from .forms import BulkInvalidationForm, PaperImportForm
+from .forms import BulkInvalidationForm, PaperImportForm, SignatureListExportForm
 from .models import EmailRule, PaperImport, Signature
 
 PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
@@ -136,16 +136,28 @@ class SignatureAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "petitions/admin/bulk_invalidate.html", context)
 
     def authority_lists_view(self, request: HttpRequest) -> HttpResponse:
+        """The printable pages, and the CSV or XLSX file prepared by a worker (followed on the export page)."""
         if not request.user.has_perm("petitions.export_signatures"):
             raise PermissionDenied
+        form = SignatureListExportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            job = services.request_signature_list(
+                requested_by=request.user,
+                case=form.cleaned_data["case"],
+                country=form.cleaned_data["country"],
+                format=form.cleaned_data["format"],
+            )
+            return redirect("campaign-staff:export", pk=job.pk)
         cases = Case.objects.select_related("campaign").order_by("campaign__opens_at", "display_order")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Signature lists for the authorities"),
             "opts": self.model._meta,
             "cases": cases,
+            "form": form,
         }
-        return TemplateResponse(request, "petitions/admin/authority_lists.html", context)
+        status = 400 if form.errors else 200
+        return TemplateResponse(request, "petitions/admin/authority_lists.html", context, status=status)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = {

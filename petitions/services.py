@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
@@ -37,9 +38,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from campaign import ledger
+from campaign import exports, ledger
 from campaign.ledger import TallyKey
-from campaign.models import ActionKind, Case
+from campaign.models import ActionKind, Case, ExportJob
 from campaign.outbox import BatchResult, MailStatus, render_mail, send_outbox_batch
 
 from .models import PaperCount, PaperImport, Signature, normalise_email
@@ -729,12 +730,16 @@ def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperI
 
 # --- The list for the authority --------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+@transaction.atomic
+def request_signature_list(
+    *, requested_by: AbstractBaseUser, case: Case, country: str = "", format: str = ExportJob.Format.CSV
+) -> ExportJob:
+    """Ask a worker for the file of a case's signatures for the authority (one country, or all), as an export
+    job (petitions/exports.py); the organizer follows it on the export page. Enqueued after commit."""
+    from .exports import KIND
 
-def spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text and never runs as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return exports.request_export(requested_by=requested_by, kind=KIND, format=format, case=case, country=country)
 
 
 def signatures_for_authority(case: Case, country: str = "") -> QuerySet[Signature]:

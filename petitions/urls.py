@@ -12,5 +12,4 @@ urlpatterns = [
     path("<slug:campaign>/<slug:case>/sign/", views.sign, name="sign"),
     path("<slug:campaign>/<slug:case>/thanks/", views.thanks, name="thanks"),
     path("<slug:campaign>/<slug:case>/signatures/", views.signature_list, name="signature_list"),
-    path("<slug:campaign>/<slug:case>/signatures.csv", views.signature_list_csv, name="signature_list_csv"),
 ]

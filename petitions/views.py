@@ -3,8 +3,6 @@ organizers' list of signatures for the authority. Thin: each view calls one serv
 
 from __future__ import annotations
 
-import csv
-
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -165,32 +163,10 @@ def _case_for_export(request: HttpRequest, campaign: str, case: str) -> tuple[Ca
     return case, country
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-@staff_member_required
-def signature_list_csv(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
-    """Names and countries of a case's confirmed signatures, streamed: never an email address."""
-    case, country = _case_for_export(request, campaign, case)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield "\ufeff"  # Lets spreadsheets read the file as UTF-8 (Arabic and Chinese names).
-        yield writer.writerow(["name", "country", "country_name"])
-        for name, code, country_name in services.iter_signature_rows(case, country):
-            yield writer.writerow([services.spreadsheet_safe(name), code, services.spreadsheet_safe(country_name)])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    suffix = f"-{country.lower()}" if country else ""
-    response["Content-Disposition"] = f'attachment; filename="signatures-{case.slug}{suffix}.csv"'
-    return response
-
-
 @staff_member_required
 def signature_list(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
-    """A printable page: the petition text, the authority, the total and every name with its country.
+    """A printable page: the petition text, the authority, the total and every name with its country. (The
+    CSV and XLSX files are export jobs: petitions/exports.py, requested from the admin's authority lists.)
 
     Streamed row by row (a case can have hundreds of thousands of names); every name is escaped.
     """

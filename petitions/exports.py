@@ -1,0 +1,97 @@
+"""The list of a petition's signatures for the authority, as an export job (campaign.exports' registry).
+
+Registered in PetitionsConfig.ready(). Name and country (its name in the requester's language), nothing
+else: never an email address. Every cell is neutralised against spreadsheet formulas. As CSV on PostgreSQL
+the rows are written by COPY, neutralised in SQL; as XLSX (or CSV elsewhere) they come from a server-side
+cursor through Python. Both give the same rows (tests/petitions/test_signature_list_export.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.db.models import Case, F, Func, JSONField, QuerySet, TextField, Value, When
+from django.db.models.functions import Coalesce, Concat, Left
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_countries import countries
+
+from campaign.exports import CHUNK_SIZE, FORMULA_STARTS, Exporter, copy_to_csv, neutralise
+from campaign.models import ExportJob
+
+from .models import Signature
+from .services import signatures_for_authority
+
+KIND = "signatures"
+
+
+def _signatures(job: ExportJob) -> QuerySet[Signature]:
+    return signatures_for_authority(job.case, job.country)
+
+
+def _country_names() -> dict[str, str]:
+    """Country names in the active language (the requester's, under run_export), neutralised."""
+    return {code: neutralise(str(name)) for code, name in countries}
+
+
+def _header() -> list[str]:
+    return [neutralise(_("Name")), neutralise(_("Country"))]
+
+
+def signature_rows(job: ExportJob) -> Iterator[list]:
+    """The header, then (name, country name) of each signature for the authority; the Python path."""
+    yield _header()
+    names = _country_names()
+    for name, code in _signatures(job).values_list("name", "country").iterator(chunk_size=CHUNK_SIZE):
+        yield [neutralise(name), names.get(code, "")]
+
+
+def copy_signatures_csv(job: ExportJob, path: Path, every: int) -> int:
+    """The same rows as `signature_rows`, written by PostgreSQL's COPY.
+
+    The neutralisation is `campaign.exports.neutralise` written in SQL (the same FORMULA_STARTS); country names
+    are a JSON object prepared here and looked up per row (jsonb_extract_path_text: a binary search, no join
+    and so no re-sorting). The query is the ORM's own (the filter and order of signature_rows) with two
+    computed columns.
+    """
+    cells = (
+        _signatures(job)
+        .annotate(first=Left("name", 1))
+        .annotate(
+            cell_name=Case(
+                When(first__in=FORMULA_STARTS, then=Concat(Value("'"), "name", output_field=TextField())),
+                default=F("name"),
+                output_field=TextField(),
+            ),
+            cell_country=Coalesce(
+                Func(
+                    Value(_country_names(), output_field=JSONField()),
+                    F("country"),
+                    function="jsonb_extract_path_text",
+                    output_field=TextField(),
+                ),
+                Value(""),
+                output_field=TextField(),
+            ),
+        )
+        .values_list("cell_name", "cell_country")
+    )
+    query, params = cells.query.sql_with_params()
+    return copy_to_csv(job, path, every, query, list(params), _header())
+
+
+def count_signatures(job: ExportJob) -> int:
+    return _signatures(job).count()
+
+
+SIGNATURES = Exporter(
+    kind=KIND,
+    label=gettext_lazy("Signatures for the authority (name and country)"),
+    permission="petitions.export_signatures",
+    sheet_title=lambda: _("Signatures"),
+    count=count_signatures,
+    rows=signature_rows,
+    copy_csv=copy_signatures_csv,
+    needs_case=True,
+)
