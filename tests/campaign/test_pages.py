@@ -62,6 +62,7 @@ def test_it_serves_the_home_page_in_french_and_arabic(client, demo_campaign):
     assert "bootstrap.rtl.min.css" in arabic
     assert "ما نطالب به" in arabic
     assert "أطلقوا سراحه" in arabic
+    assert "إلى: رئيس الجمهورية الجزائرية الديمقراطية الشعبية" in arabic
 
 
 def test_it_falls_back_to_the_default_language_for_untranslated_texts(client, case):

@@ -67,10 +67,9 @@ class Command(BaseCommand):
                 "name": item["name"],
                 "country": item["country"],
                 "display_order": item["display_order"],
-                "authority": item["authority"],
                 "authority_address": item["authority_address"],
             }
-            for field in ("role", "summary", "ask", "outcome"):
+            for field in ("role", "summary", "ask", "outcome", "authority"):
                 fields.update(_texts(field, texts))
             if item.get("outcome_date"):
                 fields["status"] = Case.Status.GOOD_NEWS
