@@ -17,6 +17,8 @@ from .models import Campaign, Case, ExportJob, OfflineReport, Tally
 
 admin.site.site_header = _("Plume administration")
 admin.site.site_title = _("Plume")
+# The moderators' queue and the organizers' lists need the width more than the app list beside them.
+admin.site.enable_nav_sidebar = False
 
 
 class LanguagePreviewMixin:

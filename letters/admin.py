@@ -125,6 +125,10 @@ class LetterAdmin(admin.ModelAdmin):
     )
     list_display_links = ("created_at", "excerpt")
     list_filter = (StatusFilter, FlagFilter, KindFilter, "case", "language", CountryFilter)
+
+    class Media:
+        css = {"all": ("css/letters-admin.css",)}
+
     list_select_related = ("case", "claimed_by")
     search_fields = ("text",)
     ordering = ("created_at", "pk")
