@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 _STARTED_SALT = "plume.form-started"
 
 
+def sign_form_time(moment: float) -> str:
+    """The value of a form's hidden `started` field: the time it was shown, signed so it cannot be forged."""
+    return signing.TimestampSigner(salt=_STARTED_SALT).sign(str(int(moment)))
+
+
 class HumanCheckFormMixin(forms.Form):
     """A honeypot field people never see and a signed time at which the form was shown.
 
@@ -39,7 +44,7 @@ class HumanCheckFormMixin(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["started"].initial = signing.TimestampSigner(salt=_STARTED_SALT).sign(str(int(time.time())))
+        self.fields["started"].initial = sign_form_time(time.time())
 
     def suspicion(self) -> str:
         if self.cleaned_data.get("website"):

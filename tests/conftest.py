@@ -176,6 +176,44 @@ def organizer_client(client, organizer):
     return client
 
 
+# --- Helpers for supporters' forms and for concurrency -------------------------------------------------
+
+
+def form_started(seconds_ago: int = 60) -> str:
+    """A form's signed "shown at" time, as if the visitor opened the page `seconds_ago` seconds ago."""
+    from campaign.abuse import sign_form_time
+
+    return sign_form_time(time.time() - seconds_ago)
+
+
+def run_in_threads(target: Callable[[int], object], count: int) -> list:
+    """Run `target(i)` in `count` threads released at the same moment, each on its own database connection
+    (closed at the end); returns the results in thread order, re-raising the first error."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    if errors:
+        raise errors[0]
+    return results
+
+
 # --- A real SMTP server on loopback -------------------------------------------------------------------
 
 

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
-from django.core import signing
 from PIL import Image
 
-from campaign.abuse import _STARTED_SALT
-
-
-def form_started(seconds_ago: int = 60) -> str:
-    """The signed time at which the form was shown, as a person who took `seconds_ago` to write."""
-    return signing.TimestampSigner(salt=_STARTED_SALT).sign(str(int(time.time()) - seconds_ago))
+from tests.conftest import form_started
 
 
 def letter_post(**overrides) -> dict:

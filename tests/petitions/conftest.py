@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from django.core import signing
 from django.urls import reverse
 
 from petitions import services
 from petitions.models import Signature
+from tests.conftest import form_started
 
 
 @pytest.fixture(autouse=True)
@@ -22,18 +20,13 @@ def _english_first():
     translation.deactivate()
 
 
-def started_seconds_ago(seconds: int = 60) -> str:
-    """The form's signed "shown at" time, as if the visitor opened the page `seconds` ago."""
-    return signing.TimestampSigner(salt="plume.form-started").sign(str(int(time.time()) - seconds))
-
-
 def form_data(**overrides) -> dict:
     data = {
         "name": "Ana Lima",
         "email": "ana@example.org",
         "country": "FR",
         "website": "",
-        "started": started_seconds_ago(),
+        "started": form_started(),
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -108,33 +101,3 @@ def slow_smtp_server():
     yield start
     for controller in controllers:
         controller.stop()
-
-
-def run_in_threads(target, count: int) -> list:
-    """Run `target(i)` in `count` threads released at the same moment, each on its own database
-    connection (closed at the end); returns the results in thread order, re-raising the first error."""
-    import threading
-
-    from django.db import connection
-
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    if errors:
-        raise errors[0]
-    return results

@@ -11,9 +11,9 @@ from campaign.models import Tally
 from campaign.outbox import MailStatus
 from petitions import services, tasks
 from petitions.models import Signature
-from tests.conftest import wait_until
+from tests.conftest import run_in_threads, wait_until
 
-from .conftest import make_signature, run_in_threads
+from .conftest import make_signature
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

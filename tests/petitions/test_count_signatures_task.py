@@ -9,8 +9,9 @@ from campaign import ledger
 from campaign.models import Tally
 from petitions import services, tasks
 from petitions.models import Signature
+from tests.conftest import run_in_threads
 
-from .conftest import make_signature, run_in_threads
+from .conftest import make_signature
 
 
 def tally_counts() -> dict[tuple, int]:

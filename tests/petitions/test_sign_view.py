@@ -158,12 +158,12 @@ def test_it_flags_a_forged_form_time(client, case):
 
 
 def test_it_flags_too_fast_unless_the_minimum_is_turned_off(client, case, settings):
-    from .conftest import started_seconds_ago
+    from tests.conftest import form_started
 
-    client.post(sign_url(case), form_data(started=started_seconds_ago(0)))
+    client.post(sign_url(case), form_data(started=form_started(0)))
     assert Signature.objects.get().flag_rule == "too-fast"
     settings.PETITION_MIN_SECONDS_TO_FILL = 0
-    client.post(sign_url(case), form_data(email="bench@example.org", started=started_seconds_ago(0)))
+    client.post(sign_url(case), form_data(email="bench@example.org", started=form_started(0)))
     assert Signature.objects.get(email="bench@example.org").flagged is False
 
 
