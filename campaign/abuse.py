@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from typing import NamedTuple
 
 from django import forms
 from django.conf import settings
@@ -44,7 +45,8 @@ class HumanCheckFormMixin(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["started"].initial = sign_form_time(time.time())
+        if not self.is_bound:  # A submitted form carries its own time.
+            self.fields["started"].initial = sign_form_time(time.time())
 
     def suspicion(self) -> str:
         if self.cleaned_data.get("website"):
@@ -68,39 +70,67 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def hit_rate_limit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit for `key` in `bucket`; True when it goes over `limit` hits in the current window.
+class RateLimit(NamedTuple):
+    """At most `limit` hits for `key` in `bucket` per window of `window_seconds`."""
 
-    Shared by all processes through the cache (Redis in production). If the cache is unreachable the hit
-    is let through and the fault logged: a rate limit must never stop real people from acting.
+    bucket: str
+    key: str
+    limit: int
+    window_seconds: int
+
+    def cache_key(self) -> str:
+        window = int(time.time() // self.window_seconds)
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return f"ratelimit:{self.bucket}:{digest}:{window}"
+
+
+def hit_rate_limit(*limits: RateLimit) -> RateLimit | None:
+    """Count one hit in each of `limits`; the first that goes over, or None when all pass.
+
+    Shared by all processes through the cache (Redis in production: one round trip for all the limits).
+    If the cache is unreachable the hit is let through and the fault logged: a rate limit must never stop
+    real people from acting.
     """
-    window = int(time.time() // window_seconds)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"ratelimit:{bucket}:{digest}:{window}"
     try:
-        hits = _count_hit(cache_key, window_seconds + 5)
+        over = _count_hits(limits)
     except Exception:
-        log.warning("Rate limit %s not checked: the cache is unreachable", bucket, exc_info=True)
-        return False
-    return hits > limit
+        log.warning(
+            "Rate limits %s not checked: the cache is unreachable", [lim.bucket for lim in limits], exc_info=True
+        )
+        return None
+    return limits[over - 1] if over else None
 
 
-# INCR, and EXPIRE on the first hit of a window: one round trip, atomic. (A pipeline would be one round trip
-# too, but redis-py copies its ~170 response callbacks for every pipeline it builds.)
-_COUNT_HIT_LUA = (
-    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
-)
-_count_hit_script = None
+# INCR each key, EXPIRE it on the first hit of its window, and return the (1-based) position of the first key
+# over its limit, or 0: one round trip, atomic. (A pipeline would be one round trip too, but redis-py copies
+# its ~170 response callbacks for every pipeline it builds.) ARGV holds (ttl, limit) pairs.
+_COUNT_HITS_LUA = """
+local over = 0
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[2 * i - 1]) end
+  if over == 0 and n > tonumber(ARGV[2 * i]) then over = i end
+end
+return over
+"""
+_count_hits_script = None
 
 
-def _count_hit(cache_key: str, ttl: int) -> int:
-    global _count_hit_script
+def _count_hits(limits: tuple[RateLimit, ...]) -> int:
+    global _count_hits_script
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(cache_key)
-        # Django builds a light client on its shared connection pool for each call.
-        client = backend._cache.get_client(redis_key, write=True)
-        if _count_hit_script is None:
-            _count_hit_script = client.register_script(_COUNT_HIT_LUA)
-        return int(_count_hit_script(keys=[redis_key], args=[ttl], client=client))
-    return 1 if cache.add(cache_key, 1, ttl) else cache.incr(cache_key)
+        keys = [backend.make_and_validate_key(lim.cache_key()) for lim in limits]
+        client = backend._cache.get_client(keys[0], write=True)
+        if _count_hits_script is None:
+            _count_hits_script = client.register_script(_COUNT_HITS_LUA)
+        args = [n for lim in limits for n in (lim.window_seconds + 5, lim.limit)]
+        return int(_count_hits_script(keys=keys, args=args, client=client))
+    # Other caches (the embedded default): add-or-increment, one key at a time.
+    over = 0
+    for position, lim in enumerate(limits, start=1):
+        key = lim.cache_key()
+        hits = 1 if cache.add(key, 1, lim.window_seconds + 5) else cache.incr(key)
+        if not over and hits > lim.limit:
+            over = position
+    return over

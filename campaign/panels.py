@@ -6,11 +6,15 @@ flowing one way: `petitions` and `letters` know `campaign`, never the reverse.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
+from .abuse import sign_form_time
 from .models import Case
 
 PanelRenderer = Callable[[HttpRequest, Case], str]
@@ -26,3 +30,24 @@ def register_case_panel(name: str, order: int, render: PanelRenderer) -> None:
 def render_case_panels(request: HttpRequest, case: Case) -> list[SafeString]:
     # The renderers return template output, which is already escaped.
     return [mark_safe(render(request, case)) for _, render in sorted(_panels.values(), key=lambda p: p[0])]  # noqa: S308
+
+
+# Rendering the panels (crispy forms, field by field) is most of a case page's time, and they are the same for
+# every visitor but for two values in each form: the CSRF token and the signed time at which the form was
+# shown. The case page caches them with those values cut out (`cut_per_request`) and fills them in for each
+# visitor (`fill_per_request`). Both come from Django's own rendering, so their markup is known exactly.
+_PER_REQUEST = re.compile(r'(<input type="hidden" name="(csrfmiddlewaretoken|started)" value=")[^"]*(")')
+# NUL never appears in rendered templates (Django's forms and the admin refuse it in text).
+_SLOTS = {"csrfmiddlewaretoken": "\x00csrf\x00", "started": "\x00started\x00"}
+
+
+def cut_per_request(html: str) -> str:
+    """The panel's HTML with the visitor's CSRF token and form time replaced by slots, for the cache."""
+    return _PER_REQUEST.sub(lambda m: m.group(1) + _SLOTS[m.group(2)] + m.group(3), html)
+
+
+def fill_per_request(html: str, request: HttpRequest) -> SafeString:
+    """A cached panel with this visitor's CSRF token (which also sets the CSRF cookie) and form time."""
+    html = html.replace(_SLOTS["csrfmiddlewaretoken"], get_token(request))
+    html = html.replace(_SLOTS["started"], sign_form_time(time.time()))
+    return mark_safe(html)  # noqa: S308 (template output; the two values filled in are URL-safe tokens)

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from . import ledger
-from .abuse import client_ip, hit_rate_limit
+from .abuse import RateLimit, client_ip, hit_rate_limit
 from .models import ActionKind, Case, Tally
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def open_data_totals(request: HttpRequest) -> HttpResponse:
         response = _cors(JsonResponse({"error": "Only GET is allowed."}, status=405))
         response["Allow"] = "GET, HEAD, OPTIONS"
         return response
-    if hit_rate_limit("open-data", client_ip(request), settings.OPEN_DATA_RATE_LIMIT_PER_MINUTE, 60):
+    if hit_rate_limit(RateLimit("open-data", client_ip(request), settings.OPEN_DATA_RATE_LIMIT_PER_MINUTE, 60)):
         response = _cors(JsonResponse({"error": "Too many requests: try again in a minute."}, status=429))
         response["Retry-After"] = "60"
         return response

@@ -155,7 +155,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "campaign.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "plume",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -12,11 +12,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
 from . import ledger
 from .models import Campaign, Case
-from .panels import render_case_panels
+from .panels import cut_per_request, fill_per_request, render_case_panels
 from .tasks import BEAT_TICK_KEY
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,16 @@ def _cached(key: str, compute: Callable[[], T]) -> T:
 def forget_cached_pages(sender, instance: Campaign | Case, **kwargs) -> None:
     campaign = instance if isinstance(instance, Campaign) else instance.campaign
     keys = ["pages:home:", f"pages:home:{campaign.slug}"]
-    keys += [f"pages:case:{campaign.slug}:{slug}" for slug in campaign.cases.values_list("slug", flat=True)]
+    cases = list(campaign.cases.values_list("pk", "slug"))
     if isinstance(instance, Case):
-        keys.append(f"pages:case:{campaign.slug}:{instance.slug}")
+        cases.append((instance.pk, instance.slug))
+    for pk, slug in cases:
+        keys += [f"pages:case:{campaign.slug}:{slug}", f"pages:case-id:{pk}"]
+        keys += [
+            f"pages:{_panels_key(campaign.slug, slug, language, is_open)}"
+            for language, _name in settings.LANGUAGES
+            for is_open in (True, False)
+        ]
     try:
         cache.delete_many(keys)
     except Exception:
@@ -88,14 +96,32 @@ def public_case(campaign: str, slug: str) -> Case:
     return case
 
 
+def case_by_id(pk: int) -> Case | None:
+    """A case (published or not) with its campaign, from the cache once warm: for pages that reach a case
+    through one of its rows (a signature's confirmation link)."""
+    return (
+        _cached(f"case-id:{pk}", lambda: Case.objects.select_related("campaign").filter(pk=pk).first() or False) or None
+    )
+
+
 def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
     case = public_case(campaign, slug)
     case.total = ledger.case_total(case.pk)
+    # The panels (the petition and letter forms) are rendered once per case, language and open state, then
+    # filled in with each visitor's CSRF token and form time.
+    panels = _cached(
+        _panels_key(campaign, slug, get_language(), case.is_open()),
+        lambda: [cut_per_request(html) for html in render_case_panels(request, case)],
+    )
     return render(
         request,
         "campaign/case_detail.html",
-        {"campaign": case.campaign, "case": case, "panels": render_case_panels(request, case)},
+        {"campaign": case.campaign, "case": case, "panels": [fill_per_request(html, request) for html in panels]},
     )
+
+
+def _panels_key(campaign: str, slug: str, language: str, is_open: bool) -> str:
+    return f"panels:{campaign}:{slug}:{language}:{int(is_open)}"
 
 
 def privacy(request: HttpRequest) -> HttpResponse:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from campaign.abuse import client_ip, hit_rate_limit
+from campaign.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.models import Case
 from campaign.views import public_case
 
@@ -40,12 +40,16 @@ def render_letter_panel(request: HttpRequest, case: Case) -> str:
 def _limited(request: HttpRequest, form: LetterForm) -> str:
     """The message for a writer over a rate limit, or ""."""
     ip = client_ip(request)
-    if hit_rate_limit("letters-ip", ip, settings.LETTERS_RATE_LIMIT_PER_HOUR, 3600):
-        return _("You have sent many messages in a short time. Thank you! Please wait an hour before the next one.")
     fingerprint = services.text_fingerprint(form.cleaned_data["text"])
-    if hit_rate_limit("letters-same-text", f"{ip}:{fingerprint}", settings.LETTERS_SAME_TEXT_PER_DAY, 86400):
-        return _("You already sent this message. Please write a new one in your own words.")
-    return ""
+    over = hit_rate_limit(
+        RateLimit("letters-ip", ip, settings.LETTERS_RATE_LIMIT_PER_HOUR, 3600),
+        RateLimit("letters-same-text", f"{ip}:{fingerprint}", settings.LETTERS_SAME_TEXT_PER_DAY, 86400),
+    )
+    if over is None:
+        return ""
+    if over.bucket == "letters-ip":
+        return _("You have sent many messages in a short time. Thank you! Please wait an hour before the next one.")
+    return _("You already sent this message. Please write a new one in your own words.")
 
 
 def _content_length(request: HttpRequest) -> int:

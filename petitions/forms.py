@@ -10,6 +10,7 @@ from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -40,13 +41,18 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
         # The case page carries other apps' forms too: element ids must not clash (field names stay plain).
         kwargs.setdefault("auto_id", "petition_%s")
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_method = "post"
-        if case is not None:
-            self.helper.form_action = reverse(
-                "petitions:sign", kwargs={"campaign": case.campaign.slug, "case": case.slug}
+        self.case = case
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        # Built only when the form is shown: a valid submission never needs its layout.
+        helper = FormHelper()
+        helper.form_method = "post"
+        if self.case is not None:
+            helper.form_action = reverse(
+                "petitions:sign", kwargs={"campaign": self.case.campaign.slug, "case": self.case.slug}
             )
-        self.helper.layout = Layout(
+        helper.layout = Layout(
             Field("name"),
             Field("email"),
             Field("country"),
@@ -57,6 +63,7 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
             HTML('<p class="small">{% include "campaign/_privacy_link.html" %}</p>'),
             Submit("sign", _("Sign the petition"), css_class="btn-dark btn-lg"),
         )
+        return helper
 
     @property
     def min_seconds_to_fill(self) -> int:  # read from settings so a benchmark can turn it off

@@ -291,11 +291,19 @@ def send_confirmations(time_budget: float | None = None) -> BatchResult:
     budget = settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget
     deadline = time.monotonic() + budget
     total = BatchResult()
-    outbox = Signature.objects.select_related("case", "case__campaign").filter(
-        status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED]
-    )
+    outbox = Signature.objects.filter(status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED])
+    # The few cases are read once per run, not joined onto every row (a case row carries its texts in every
+    # language).
+    cases: dict[int, Case] = {}
+
+    def build(signature: Signature) -> EmailMessage:
+        if signature.case_id not in cases:
+            cases[signature.case_id] = Case.objects.select_related("campaign").get(pk=signature.case_id)
+        signature.case = cases[signature.case_id]
+        return build_signature_mail(signature)
+
     while True:
-        result = send_outbox_batch(outbox, build_signature_mail, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
+        result = send_outbox_batch(outbox, build, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
         total.sent += result.sent
         total.failed += result.failed
         if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods
 from django_countries import countries
 
 from campaign import ledger
-from campaign.abuse import client_ip, hit_rate_limit
+from campaign.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.models import Case
-from campaign.views import public_case
+from campaign.views import case_by_id, public_case
 
 from . import services
 from .forms import NewLinkForm, SignatureForm
@@ -54,16 +54,24 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
         return _sign_page(request, case, SignatureForm(case=case))
 
     ip = client_ip(request)
-    if hit_rate_limit("petition-ip", ip, settings.PETITION_IP_RATE_LIMIT, settings.PETITION_IP_RATE_WINDOW_SECONDS):
-        return _too_many(request, case)
     form = SignatureForm(request.POST, case=case)
-    if not form.is_valid():
-        return _sign_page(request, case, form, status=400)
-    domain = form.email_domain()
-    if domain not in settings.PETITION_RATE_LIMIT_EXEMPT_DOMAINS and hit_rate_limit(
-        "petition-domain", domain, settings.PETITION_DOMAIN_RATE_LIMIT, settings.PETITION_DOMAIN_RATE_WINDOW_SECONDS
-    ):
+    valid = form.is_valid()
+    # Every submission counts against its address; a valid one against its email domain too (one round trip).
+    limits = [RateLimit("petition-ip", ip, settings.PETITION_IP_RATE_LIMIT, settings.PETITION_IP_RATE_WINDOW_SECONDS)]
+    domain = form.email_domain() if valid else ""
+    if valid and domain not in settings.PETITION_RATE_LIMIT_EXEMPT_DOMAINS:
+        limits.append(
+            RateLimit(
+                "petition-domain",
+                domain,
+                settings.PETITION_DOMAIN_RATE_LIMIT,
+                settings.PETITION_DOMAIN_RATE_WINDOW_SECONDS,
+            )
+        )
+    if hit_rate_limit(*limits):
         return _too_many(request, case)
+    if not valid:
+        return _sign_page(request, case, form, status=400)
     data = services.SignatureData(
         name=form.cleaned_data["name"],
         email=form.cleaned_data["email"],
@@ -86,9 +94,10 @@ def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
 
 
 def _signature_for_link(signature_id: int | None) -> Signature | None:
+    """The few columns a link's page needs (a signature row is wide; the case comes from the cache)."""
     if signature_id is None:
         return None
-    return Signature.objects.select_related("case", "case__campaign").filter(pk=signature_id).first()
+    return Signature.objects.only("id", "status", "case_id").filter(pk=signature_id).first()
 
 
 @require_http_methods(["GET", "POST"])
@@ -97,20 +106,25 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     links confirm nothing."""
     state, signature_id = services.read_token(token)
     signature = _signature_for_link(signature_id)
-    context: dict = {"token": token, "state": state.value, "signature": signature, "new_link_form": NewLinkForm()}
+    context: dict = {"token": token, "state": state.value, "signature": signature}
     status = 200
     if state is services.LinkState.INVALID:
         status = 400
+        context["new_link_form"] = NewLinkForm()
     elif signature is None:
         status = 404
     elif state is services.LinkState.EXPIRED:
         if request.method == "POST" and signature.status == Signature.Status.PENDING:
             context["resent"] = services.resend_link(signature.pk)
             context["resend_requested"] = True
-    elif request.method == "POST" and signature.status != Signature.Status.INVALIDATED:
+    elif request.method == "POST" and signature.status == Signature.Status.PENDING:
         context["confirmed_now"] = services.confirm_signature(signature.pk)
-        signature.refresh_from_db(fields=["status"])
+        if not context["confirmed_now"]:  # Another click got there first, or it was removed meanwhile.
+            signature = context["signature"] = _signature_for_link(signature.pk)
+        else:
+            signature.status = Signature.Status.CONFIRMED
     if signature is not None:
+        context["case"] = case_by_id(signature.case_id)
         context["case_total"] = ledger.case_total(signature.case_id)
     return render(request, "petitions/confirm.html", context, status=status)
 
@@ -137,10 +151,12 @@ def new_link(request: HttpRequest) -> HttpResponse:
     form = NewLinkForm(request.POST or None)
     if request.method == "POST":
         if hit_rate_limit(
-            "petition-new-link",
-            client_ip(request),
-            settings.PETITION_IP_RATE_LIMIT,
-            settings.PETITION_IP_RATE_WINDOW_SECONDS,
+            RateLimit(
+                "petition-new-link",
+                client_ip(request),
+                settings.PETITION_IP_RATE_LIMIT,
+                settings.PETITION_IP_RATE_WINDOW_SECONDS,
+            )
         ):
             return _too_many(request, None)
         if form.is_valid():

@@ -42,9 +42,21 @@ def test_it_flags_a_forged_form_time():
 
 
 def test_it_limits_hits_per_key_and_window():
-    hits = [abuse.hit_rate_limit("sign-ip", "203.0.113.9", limit=3, window_seconds=60) for _ in range(5)]
-    assert hits == [False, False, False, True, True]
-    assert abuse.hit_rate_limit("sign-ip", "203.0.113.10", limit=3, window_seconds=60) is False
+    limit = abuse.RateLimit("sign-ip", "203.0.113.9", limit=3, window_seconds=60)
+    hits = [abuse.hit_rate_limit(limit) for _ in range(5)]
+    assert hits == [None, None, None, limit, limit]
+    assert abuse.hit_rate_limit(abuse.RateLimit("sign-ip", "203.0.113.10", limit=3, window_seconds=60)) is None
+
+
+def test_it_counts_several_limits_at_once_and_names_the_first_one_over():
+    by_ip = abuse.RateLimit("letters-ip", "203.0.113.9", limit=3, window_seconds=60)
+    same_text = abuse.RateLimit("letters-same-text", "203.0.113.9:abc", limit=1, window_seconds=60)
+    assert abuse.hit_rate_limit(by_ip, same_text) is None
+    assert abuse.hit_rate_limit(by_ip, same_text) == same_text  # the second hit of the same text
+    assert abuse.hit_rate_limit(by_ip, same_text) == same_text
+    assert abuse.hit_rate_limit(by_ip, same_text) == by_ip  # the fourth hit from the address: it comes first
+    # Every limit counted its hit, even once another was over.
+    assert abuse.hit_rate_limit(abuse.RateLimit("letters-same-text", "203.0.113.9:abc", 4, 60)) is not None
 
 
 def test_it_counts_in_redis_with_an_expiry(settings):
@@ -53,23 +65,38 @@ def test_it_counts_in_redis_with_an_expiry(settings):
 
     backend = caches["default"]
     assert isinstance(backend, RedisCache)
-    abuse.hit_rate_limit("sign-domain", "example.org", limit=3, window_seconds=60)
+    abuse.hit_rate_limit(abuse.RateLimit("sign-domain", "example.org", limit=3, window_seconds=60))
     client = backend._cache.get_client(write=True)
     keys = client.keys("*ratelimit:sign-domain:*")
     assert len(keys) == 1
     assert 0 < client.ttl(keys[0]) <= 65
 
 
+def test_it_counts_in_the_embedded_default_cache_too(settings, tmp_path):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    limit = abuse.RateLimit("sign-ip", "203.0.113.9", limit=1, window_seconds=60)
+    assert [abuse.hit_rate_limit(limit) for _ in range(3)] == [None, limit, limit]
+
+
 def test_it_lets_people_through_when_the_cache_is_down(settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "campaign.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2},
         }
     }
-    assert abuse.hit_rate_limit("sign-ip", "203.0.113.9", limit=0, window_seconds=60) is False
+    assert abuse.hit_rate_limit(abuse.RateLimit("sign-ip", "203.0.113.9", limit=0, window_seconds=60)) is None
     assert "the cache is unreachable" in caplog.text
+
+
+def test_the_cache_reuses_its_redis_client():
+    from django.core.cache import caches
+
+    backend = caches["default"]._cache
+    assert backend.get_client(write=True) is backend.get_client(write=True)
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,41 @@ def test_it_shows_an_edited_case_at_once(client, case):
     assert "Write for Rights, the 2020 edition" in client.get("/en/").content.decode()
 
 
+def test_it_fills_each_visitor_s_form_token_and_time_into_the_cached_forms(client, case):
+    import re
+
+    from django.test import Client
+
+    first = client.get(case.get_absolute_url()).content.decode()
+    other = Client()
+    second = other.get(case.get_absolute_url()).content.decode()
+
+    def hidden(html: str, name: str) -> list[str]:
+        return re.findall(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
+
+    # The language switcher, the petition and the letter form: each carries a token of its visitor.
+    assert len(hidden(second, "csrfmiddlewaretoken")) == 3
+    assert "\x00" not in second
+    assert other.cookies["csrftoken"].value
+    assert set(hidden(first, "csrfmiddlewaretoken")).isdisjoint(hidden(second, "csrfmiddlewaretoken"))
+    # Both supporters' forms carry a signed form time that the forms accept.
+    times = hidden(second, "started")
+    assert len(times) == 2
+    from campaign.abuse import HumanCheckFormMixin
+
+    form = HumanCheckFormMixin(data={"started": times[0]})
+    assert form.is_valid() and form.suspicion() == "too-fast"
+
+
+def test_it_shows_the_closed_notice_once_a_case_closes(client, case):
+    client.get(case.get_absolute_url())
+    case.closes_at = timezone.now() - datetime.timedelta(minutes=1)
+    case.save()
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "This petition is closed" in html
+    assert 'name="started"' not in html
+
+
 def test_it_remembers_unknown_addresses_without_asking_the_database_again(
     client, demo_campaign, django_assert_num_queries
 ):
