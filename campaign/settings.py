@@ -175,7 +175,8 @@ else:
     }
     _queue = VAR_DIR / "celery" / "queue"
     _processed = VAR_DIR / "celery" / "processed"
-    for _folder in (_queue, _processed):
+    _control = VAR_DIR / "celery" / "control"
+    for _folder in (_queue, _processed, _control):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -183,6 +184,8 @@ else:
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
         "store_processed": False,
+        # Its table of exchanges: under var/ too (kombu's default is ./control, beside the code).
+        "control_folder": str(_control),
     }
     # The filesystem transport has no broadcast channel for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
