@@ -94,6 +94,11 @@ def signing_section(run: Path) -> list[str]:
             f"(of which flagged as suspicious: {rows.get('flagged', '?')}; "
             f"successful responses: {ok_responses(sign) if sign else '?'})."
         )
+        if "unmailed_at_end" in rows:
+            lines.append(
+                f"When the load stopped, {rows['unmailed_at_end']} of them were still waiting for their "
+                f"confirmation mail; the worker had sent them all {rows['mail_caught_up_s']} s later."
+            )
         lines.append("")
     if baseline and sign:
         ratio = sign["rps"] / baseline["rps"] if baseline["rps"] else 0.0

@@ -132,7 +132,12 @@ def _record_failure(row: models.Model, exc: Exception, now: datetime.datetime, m
 
 
 def render_mail(template_base: str, context: dict, to: list[str], language: str, **kwargs) -> EmailMultiAlternatives:
-    """An HTML and plain-text mail from `<template_base>_subject.txt`, `.txt` and `.html`, in `language`.
+    """An HTML and plain-text mail from `<template_base>_subject.txt`, `.txt` and `.html`, in `language`."""
+    return mail_message(*render_mail_texts(template_base, context, language), to, **kwargs)
+
+
+def render_mail_texts(template_base: str, context: dict, language: str) -> tuple[str, str, str]:
+    """The subject (on one line), plain text and HTML of a mail, in `language`.
 
     The .txt templates wrap their body in {% autoescape off %}: plain text is never run as code, and
     escaping would turn a supporter's "O'Brien" into "O&#x27;Brien". The HTML template stays escaped.
@@ -141,6 +146,10 @@ def render_mail(template_base: str, context: dict, to: list[str], language: str,
         subject = " ".join(render_to_string(f"{template_base}_subject.txt", context).split())
         text = render_to_string(f"{template_base}.txt", context)
         html = render_to_string(f"{template_base}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=to, **kwargs)
+    return subject, text, html
+
+
+def mail_message(subject: str, text: str, html: str, to: list[str], **kwargs) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=to, **kwargs)
     message.attach_alternative(html, "text/html")
     return message

@@ -19,6 +19,7 @@ import enum
 import hashlib
 import io
 import logging
+import re
 import time
 import unicodedata
 from collections import Counter
@@ -35,13 +36,14 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django_countries import countries
 
 from campaign import exports, ledger
 from campaign.ledger import TallyKey
 from campaign.models import ActionKind, Case, ExportJob
-from campaign.outbox import BatchResult, MailStatus, render_mail, send_outbox_batch
+from campaign.outbox import BatchResult, MailStatus, mail_message, render_mail_texts, send_outbox_batch
 
 from .models import PaperCount, PaperImport, Signature, normalise_email
 
@@ -263,26 +265,76 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def build_signature_mail(signature: Signature) -> EmailMessage:
-    """The mail for a row of the outbox: the confirmation link if pending, "already signed" if confirmed."""
-    case = signature.case
-    language = signature.language if signature.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    with translation.override(language):
+class SignatureMails:
+    """The outbox's mails for one run of the sender: the confirmation link if pending, "already signed" if
+    confirmed, in the signer's language.
+
+    Each template is rendered once per case, language and kind of mail, with slots where the signer's name
+    and links go; each mail is then those texts with the slots filled in (escaped in the HTML part). That
+    gives the same mail as rendering the templates for every signature (tested), for a fraction of the CPU:
+    during a surge the sender renders thousands a minute. Cases are read once per run, not joined onto
+    every row (a case row carries its texts in every language).
+    """
+
+    _SLOT = re.compile("\x00(name|confirm_url|remove_url)\x00")
+
+    def __init__(self) -> None:
+        self._cases: dict[int, Case] = {}
+        self._texts: dict[tuple, tuple[str, str, str]] = {}
+        self._links: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def build(self, signature: Signature) -> EmailMessage:
+        if signature.status == Signature.Status.CONFIRMED:
+            base = "petitions/mail/already_signed"
+        elif signature.status == Signature.Status.PENDING:
+            base = "petitions/mail/confirm"
+        else:
+            raise ValueError(f"No mail for a signature that is {signature.status}")
+        language = signature.language if signature.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        key = (base, language, signature.case_id)
+        if key not in self._texts:
+            self._texts[key] = self._render(base, language, self._case(signature.case_id))
+        values = {
+            "name": signature.name,
+            "confirm_url": self._link("petitions:confirm", language, confirmation_token(signature.pk)),
+            "remove_url": self._link("petitions:remove", language, removal_token(signature.pk)),
+        }
+        escaped = {slot: escape(value) for slot, value in values.items()}
+        subject, text, html = self._texts[key]
+        return mail_message(
+            self._SLOT.sub(lambda m: values[m.group(1)], subject),
+            self._SLOT.sub(lambda m: values[m.group(1)], text),
+            self._SLOT.sub(lambda m: escaped[m.group(1)], html),
+            [signature.email],
+        )
+
+    def _case(self, case_id: int) -> Case:
+        if case_id not in self._cases:
+            self._cases[case_id] = Case.objects.select_related("campaign").get(pk=case_id)
+        return self._cases[case_id]
+
+    def _render(self, base: str, language: str, case: Case) -> tuple[str, str, str]:
+        with translation.override(language):
+            case_url = _absolute(case.get_absolute_url())
         context = {
-            "signature": signature,
+            "signature": {"name": "\x00name\x00"},
             "case": case,
-            "case_url": _absolute(case.get_absolute_url()),
-            "confirm_url": _absolute(reverse("petitions:confirm", args=[confirmation_token(signature.pk)])),
-            "remove_url": _absolute(reverse("petitions:remove", args=[removal_token(signature.pk)])),
+            "case_url": case_url,
+            "confirm_url": "\x00confirm_url\x00",
+            "remove_url": "\x00remove_url\x00",
             "link_days": settings.PETITION_CONFIRM_LINK_DAYS,
         }
-    if signature.status == Signature.Status.CONFIRMED:
-        base = "petitions/mail/already_signed"
-    elif signature.status == Signature.Status.PENDING:
-        base = "petitions/mail/confirm"
-    else:
-        raise ValueError(f"No mail for a signature that is {signature.status}")
-    return render_mail(base, context, [signature.email], language)
+        return render_mail_texts(base, context, language)
+
+    def _link(self, name: str, language: str, token: str) -> str:
+        """The absolute address of a link page for this token (the URL pattern is reversed once)."""
+        if (name, language) not in self._links:
+            with translation.override(language):
+                before, _, after = reverse(name, args=["TOKEN"]).partition("TOKEN")
+            self._links[name, language] = (_absolute(before), after)
+        before, after = self._links[name, language]
+        # Tokens are made of URL-safe characters only (base64url and ":"), as reverse() would leave them.
+        return before + token + after
 
 
 def send_confirmations(time_budget: float | None = None) -> BatchResult:
@@ -292,18 +344,9 @@ def send_confirmations(time_budget: float | None = None) -> BatchResult:
     deadline = time.monotonic() + budget
     total = BatchResult()
     outbox = Signature.objects.filter(status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED])
-    # The few cases are read once per run, not joined onto every row (a case row carries its texts in every
-    # language).
-    cases: dict[int, Case] = {}
-
-    def build(signature: Signature) -> EmailMessage:
-        if signature.case_id not in cases:
-            cases[signature.case_id] = Case.objects.select_related("campaign").get(pk=signature.case_id)
-        signature.case = cases[signature.case_id]
-        return build_signature_mail(signature)
-
+    mails = SignatureMails()
     while True:
-        result = send_outbox_batch(outbox, build, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
+        result = send_outbox_batch(outbox, mails.build, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
         total.sent += result.sent
         total.failed += result.failed
         if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:

@@ -92,3 +92,39 @@ def test_it_is_sent_by_a_real_worker(start_worker, case, smtp_server):
     tasks.send_confirmations.delay()
     assert len(smtp_server.wait_for(3)) == 3
     wait_until(lambda: not Signature.objects.exclude(mail_status=MailStatus.SENT).exists(), message=worker.log())
+
+
+def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings):
+    """The sender renders each template once per case and language and fills in each signer's name and
+    links: every mail must be exactly what rendering the templates for that signer gives."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from campaign.outbox import render_mail_texts
+
+    names = ["Zoë O'Brien", '<script>alert("x")</script> & co', "خالد درارني", "张伟", "Ana\u200f Lima"]
+    signatures = [
+        make_signature(case, email=f"s{i}@example.org", name=name, language=language)
+        for i, (name, language) in enumerate(zip(names, ["en", "fr", "ar", "en", "fr"], strict=True))
+    ]
+    services.confirm_signature(signatures[4].pk)  # an "already signed" mail for this one
+    mails = services.SignatureMails()
+    for signature in Signature.objects.filter(pk__in=[s.pk for s in signatures]):
+        with translation.override(signature.language):
+            context = {
+                "signature": signature,
+                "case": case,
+                "case_url": settings.SITE_URL + case.get_absolute_url(),
+                "confirm_url": settings.SITE_URL
+                + reverse("petitions:confirm", args=[services.confirmation_token(signature.pk)]),
+                "remove_url": settings.SITE_URL
+                + reverse("petitions:remove", args=[services.removal_token(signature.pk)]),
+                "link_days": settings.PETITION_CONFIRM_LINK_DAYS,
+            }
+        confirmed = signature.status == Signature.Status.CONFIRMED
+        base = "petitions/mail/already_signed" if confirmed else "petitions/mail/confirm"
+        subject, text, html = render_mail_texts(base, context, signature.language)
+        message = mails.build(signature)
+        assert (message.subject, message.body, message.alternatives[0][0]) == (subject, text, html)
+        assert message.to == [signature.email]
+        assert "<script>" not in html and signature.name in text
