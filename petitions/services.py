@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime
 import enum
+import functools
 import hashlib
 import io
 import logging
@@ -134,19 +135,26 @@ def _take_over_flagged(signature: Signature) -> bool:
     )
 
 
+@functools.cache
+def _insert_statement() -> tuple[list, str]:
+    """The signature's columns and the INSERT of `_insert_unless_signed`, built once per process."""
+    fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(Signature._meta.db_table)
+    # Only names from the model are formatted in; every value is a query parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING id"  # noqa: S608
+    return fields, sql
+
+
 def _insert_unless_signed(signature: Signature) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row went in, False when the address had signed.
 
     One round trip, and no exception to recover from when two identical submissions race: the unique
     constraint on (case, normalised email) lets exactly one of them in.
     """
-    fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    fields, sql = _insert_statement()
     values = [f.get_db_prep_save(f.pre_save(signature, add=True), connection) for f in fields]
-    placeholders = ", ".join(["%s"] * len(values))
-    table = connection.ops.quote_name(Signature._meta.db_table)
-    # Only names from the model are formatted in; every value is a query parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
