@@ -2,10 +2,10 @@
 register their own exports here (`register_exporter`: the petition's list of signatures).
 
 `request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
-streams the rows from a server-side cursor (or, for the big CSV by day, from PostgreSQL's COPY) straight into
+streams the rows from a server-side cursor (or, for the big CSV files, from PostgreSQL's COPY) straight into
 the file (memory stays flat however many rows there are) and writes its progress on the job row, which the
-export page polls. `delete_expired_exports`
-removes the files when they expire. Every text cell is neutralised against spreadsheet formulas.
+export page polls. `delete_expired_exports` removes the files when they expire. Every text cell is
+neutralised against spreadsheet formulas.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -182,8 +184,9 @@ class Exporter:
 
     `rows(job)` yields the header, then every row, each cell already neutralised (used for XLSX, and for
     CSV when `copy_csv` is None or the database is not PostgreSQL); `copy_csv(job, path, every)` writes the
-    same rows as CSV through COPY (see `copy_to_csv`) and returns how many it wrote; `count(job)` is the
-    number of rows, for the progress bar. Only people with `permission` may request, follow or download it.
+    same rows as CSV through `copy_to_csv` (which records the progress) and returns how many it wrote;
+    `count(job)` is the number of rows, for the progress bar. Only people with `permission` may request,
+    follow or download it.
     """
 
     kind: str
@@ -310,9 +313,10 @@ def _write_rows(job: ExportJob, path: Path, every: int) -> int:
 
 
 # --- The big CSV through PostgreSQL's COPY ------------------------------------------------------------------
-# The export by day is the big one (a row per tally). As CSV, PostgreSQL writes it itself with COPY, joined
-# with the labels that Python prepared (translated, neutralised), at \copy's speed; the rows then only pass
-# through this process on their way to the file. The result is the same as `_write_rows` gives (tested).
+# As CSV, the export by day and the registered exports that offer it (the signature list) are written by
+# PostgreSQL itself with COPY, with the labels that Python prepared (translated, neutralised) passed as
+# parameters: the rows only pass through this process on their way to the file, at close to \copy's speed.
+# The result is the same as `_write_rows` gives (tested for each).
 
 
 def can_copy() -> bool:
@@ -327,78 +331,102 @@ def _can_copy(job: ExportJob) -> bool:
     return job.kind == ExportJob.Kind.BY_DAY and job.format == ExportJob.Format.CSV and can_copy()
 
 
-def values_sql(rows: list[tuple], types: tuple[str, ...]) -> tuple[str, list]:
-    """A VALUES list with typed placeholders, and its parameters (rows must not be empty)."""
-    one = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-    return ", ".join([one] * len(rows)), [v for row in rows for v in row]
-
-
-class _CountingFile:
-    """Passes COPY's output to the file, counting rows (COPY hands over one row per write) and reporting
-    progress on a second connection: the first one is busy with the COPY."""
-
-    def __init__(self, file, job_id: int, every: int) -> None:
-        self.file, self.job_id, self.every, self.rows = file, job_id, every, 0
-        self._progress = None
-
-    def write(self, data: bytes) -> None:
-        self.file.write(data)
-        self.rows += 1
-        if self.rows % self.every == 0:
-            if self._progress is None:
-                self._progress = connections.create_connection(DEFAULT_DB_ALIAS)
-            with self._progress.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {ExportJob._meta.db_table} SET progress_done = %s WHERE id = %s",  # noqa: S608
-                    [self.rows, self.job_id],
-                )
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.close()
+def count_rows(job: ExportJob) -> int:
+    """How many rows the job's export has (the progress bar's total)."""
+    exporter = EXPORTERS.get(job.kind)
+    return exporter.count(job) if exporter is not None else EXPORTS[job.kind].queryset(job).count()
 
 
 def _copy_by_day_csv(job: ExportJob, path: Path, every: int) -> int:
     labels = _Labels()
-    cases = [
-        (pk, neutralise(campaign), neutralise(name))
-        for pk, (campaign, name) in ((pk, labels.case(pk)) for pk in labels.cases)
-        if not job.campaign_id or labels.cases[pk].campaign_id == job.campaign_id
-    ]
-    if not cases:
-        cases = [(0, "", "")]  # VALUES cannot be empty; no tally has case 0.
-    kinds = [(k, neutralise(v)) for k, v in labels.kinds.items()]
-    sources = [(k, neutralise(v)) for k, v in labels.sources.items()]
-    names = [("", neutralise(labels.country("")))] + [(code, neutralise(str(name))) for code, name in countries]
-    cases_sql, cases_params = values_sql(cases, ("bigint", "text", "text"))
-    kinds_sql, kinds_params = values_sql(kinds, ("text", "text"))
-    sources_sql, sources_params = values_sql(sources, ("text", "text"))
-    names_sql, names_params = values_sql(names, ("text", "text"))
-    table = Tally._meta.db_table
-    # Every value is a parameter; only the table name (from the model) is formatted in. Ordered as _tallies.
+    campaigns = {str(pk): neutralise(labels.case(pk)[0]) for pk in labels.cases}
+    cases = {str(pk): neutralise(labels.case(pk)[1]) for pk in labels.cases}
+    kinds = {k: neutralise(v) for k, v in labels.kinds.items()}
+    sources = {k: neutralise(v) for k, v in labels.sources.items()}
+    names = {"": neutralise(labels.country(""))} | {code: neutralise(str(name)) for code, name in countries}
+    # The tallies come from the Python path's own queryset (same filter, same order) and are sorted while
+    # their rows are narrow; only then does each row get its labels, looked up in jsonb objects passed as
+    # parameters (->> is a binary search). Joining the labels instead would keep no order, and sorting the
+    # rows with their labels costs twice as much. The outer ORDER BY is the subquery's: PostgreSQL sorts
+    # once, and the order of the file does not depend on the plan.
+    tallies, tallies_params = EXPORTS[job.kind].queryset(job).query.sql_with_params()
     query = f"""
-        WITH cases (id, campaign, name) AS (VALUES {cases_sql}),
-             kinds (code, label) AS (VALUES {kinds_sql}),
-             sources (code, label) AS (VALUES {sources_sql}),
-             names (code, name) AS (VALUES {names_sql})
-        SELECT cases.campaign, cases.name, COALESCE(kinds.label, t.kind), COALESCE(sources.label, t.source),
-               t.country, COALESCE(names.name, t.country), t.day, t.count
-        FROM {table} t
-        JOIN cases ON cases.id = t.case_id
-        LEFT JOIN kinds ON kinds.code = t.kind
-        LEFT JOIN sources ON sources.code = t.source
-        LEFT JOIN names ON names.code = t.country
-        WHERE t.count > 0
+        SELECT COALESCE(%s::jsonb ->> t.case_id::text, ''), COALESCE(%s::jsonb ->> t.case_id::text, t.case_id::text),
+               COALESCE(%s::jsonb ->> t.kind, t.kind), COALESCE(%s::jsonb ->> t.source, t.source),
+               t.country, COALESCE(%s::jsonb ->> t.country, t.country), t.day, t.count
+        FROM ({tallies}) t
         ORDER BY t.day, t.case_id, t.kind, t.source, t.country
     """  # noqa: S608
+    params = [*(json.dumps(mapping) for mapping in (campaigns, cases, kinds, sources, names)), *tallies_params]
     header = [neutralise(v) for v in EXPORTS[job.kind].header()]
-    params = [*cases_params, *kinds_params, *sources_params, *names_params]
     return copy_to_csv(job, path, every, query, params, header)
+
+
+# How often the progress of a COPY is read and written on the job row.
+PROGRESS_SECONDS = 0.5
+
+
+class _CopyProgress(threading.Thread):
+    """Counts the rows of a COPY export, then follows the COPY, on a thread and a connection of its own (the
+    job's connection is busy with the COPY). See `copy_to_csv`.
+
+    Once the COPY has run for PROGRESS_SECONDS (a shorter one needs no progress bar, and is spared the count
+    and the connection), it writes the number of rows to come on the job (`count_rows`); then, every
+    PROGRESS_SECONDS until `stop()`, it reads how many rows the COPY has sent from PostgreSQL's
+    pg_stat_progress_copy (PostgreSQL 14 and later) and writes it on the job when it moved by `every` rows
+    or more. Progress is for the person watching: a failure here is logged and the export goes on.
+    """
+
+    def __init__(self, job: ExportJob, backend_pid: int, every: int) -> None:
+        super().__init__(name=f"export-{job.pk}-progress", daemon=True)
+        self.job, self.backend_pid, self.every = job, backend_pid, every
+        self._stopping = threading.Event()
+        # This thread's psycopg2 connection once it has one, so that stop() can cancel a count still running.
+        self._lock = threading.Lock()
+        self._connection = None
+
+    def run(self) -> None:
+        if self._stopping.wait(PROGRESS_SECONDS):
+            return
+        jobs = ExportJob.objects.filter(pk=self.job.pk)
+        try:
+            # This thread's own connection: Django's connections are per thread.
+            connection.ensure_connection()
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._connection = connection.connection
+            jobs.update(progress_total=count_rows(self.job))
+            reported = 0
+            while not self._stopping.wait(PROGRESS_SECONDS):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT tuples_processed FROM pg_stat_progress_copy WHERE pid = %s", [self.backend_pid]
+                    )
+                    row = cursor.fetchone()
+                if row is not None and row[0] - reported >= self.every:
+                    reported = row[0]
+                    jobs.update(progress_done=reported)
+        except Exception:
+            # A query that stop() cancelled is no failure: the export is written, its total is the rows written.
+            if not self._stopping.is_set():
+                log.exception("Export %s: its progress is no longer reported", self.job.pk)
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        """Stop following the COPY, which has ended; a count still running is cancelled."""
+        with self._lock:
+            self._stopping.set()
+            if self._connection is not None:
+                self._connection.cancel()
+        self.join()
 
 
 def copy_to_csv(job: ExportJob, path: Path, every: int, query: str, params: list, header: list[str]) -> int:
     """Write `header` then the rows of the SELECT `query` (with %s parameters) to `path` as CSV through
-    PostgreSQL's COPY, reporting progress on the job every `every` rows. Returns the number of rows.
+    PostgreSQL's COPY. Returns the number of rows. Meanwhile another thread writes the job's total and its
+    progress (`_CopyProgress`), so that every row goes from psycopg2 to the file without Python code.
 
     The file has the byte-order mark and the header that `_CsvWriter` writes; the rows must be exactly what
     the Python path yields (neutralised in SQL, labels passed as parameters): each exporter tests that.
@@ -409,12 +437,15 @@ def copy_to_csv(job: ExportJob, path: Path, every: int, query: str, params: list
         raw = cursor.cursor
         sql = raw.mogrify(query, params).decode()
         file.write(first.getvalue().encode("utf-8-sig"))
-        counting = _CountingFile(file, job.pk, every)
+        progress = _CopyProgress(job, raw.connection.get_backend_pid(), every)
+        progress.start()
         try:
-            raw.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", counting)
+            # The file itself: psycopg2 hands it each row with a C call, no Python code per row.
+            raw.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", file)
         finally:
-            counting.close()
-    return counting.rows
+            progress.stop()
+        # COPY's own count of the rows it sent.
+        return raw.rowcount
 
 
 # --- Workflows ----------------------------------------------------------------------------------------------
@@ -461,26 +492,29 @@ def run_export(job_id: int) -> ExportJob | None:
     ).update(status=ExportJob.Status.RUNNING, progress_done=0, error="")
     if not claimed:
         return None
-    job = ExportJob.objects.get(pk=job_id)
+    # The case and campaign loaded now: the thread that counts the rows of a COPY reads them too.
+    job = ExportJob.objects.select_related("case", "campaign").get(pk=job_id)
     directory = exports_dir()
     directory.mkdir(parents=True, exist_ok=True)
     # An unguessable name: even a misconfigured web server listing the directory would not give files away.
     name = f"{job.pk}-{secrets.token_urlsafe(12)}.{job.format}"
     partial = directory / f"{name}.part"
     every = max(1, settings.EXPORT_PROGRESS_EVERY_ROWS)
-    done = 0
+    done = total = 0
     try:
         with translation.override(job.language):
             exporter = EXPORTERS.get(job.kind)
             if exporter is not None:
-                total = exporter.count(job)
                 copy = exporter.copy_csv if job.format == ExportJob.Format.CSV and can_copy() else None
-                write = copy or _write_rows
             else:
-                total = EXPORTS[job.kind].queryset(job).count()
-                write = _copy_by_day_csv if _can_copy(job) else _write_rows
-            ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
-            done = write(job, partial, every)
+                copy = _copy_by_day_csv if _can_copy(job) else None
+            if copy is not None:
+                # Through copy_to_csv, which counts the rows on another thread while the COPY runs.
+                done = copy(job, partial, every)
+            else:
+                total = count_rows(job)
+                ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+                done = _write_rows(job, partial, every)
         partial.rename(directory / name)
     except Exception as exc:
         log.exception("Export %s failed", job.pk)

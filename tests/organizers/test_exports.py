@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.db import connection, connections
 from django.db.models import Sum
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -100,17 +104,37 @@ def test_a_campaign_filter_keeps_other_campaigns_out(mixed_ledger, demo_campaign
     assert read_csv(job) == [["Campaign", "Case", "Kind of action", "Count"]]
 
 
-@pytest.mark.parametrize(("kind", "broken"), [("by_case", "_CsvWriter"), ("by_day", "_CountingFile")])
-def test_a_failed_export_says_so_and_leaves_no_file(mixed_ledger, organizer, settings, monkeypatch, kind, broken):
+def test_a_failed_export_says_so_and_leaves_no_file(mixed_ledger, organizer, settings, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(getattr(exports, broken), "write", fail)
-    job = make_job(organizer, kind=kind)
+    monkeypatch.setattr(exports._CsvWriter, "write", fail)
+    job = make_job(organizer, kind="by_case")
     assert exports.run_export(job.pk) is None
     job.refresh_from_db()
     assert job.status == "failed" and "disk full" in job.error and not job.file
     assert list(Path(settings.PRIVATE_MEDIA_ROOT, "exports").iterdir()) == []
+
+
+def test_a_copy_onto_a_full_disk_says_so_and_leaves_no_file(mixed_ledger, case, organizer, settings, monkeypatch):
+    # More rows than the file's buffer holds, so that the disk is full while COPY is still sending rows.
+    first = datetime.date(2001, 1, 1)
+    Tally.objects.bulk_create(
+        Tally(case=case, kind="letter", source="online", country="FR", day=first + datetime.timedelta(days=d), count=1)
+        for d in range(500)
+    )
+    job = make_job(organizer)
+    # The job's file is /dev/full, where every write fails as on a full disk.
+    monkeypatch.setattr(exports, "secrets", SimpleNamespace(token_urlsafe=lambda size: "full"))
+    directory = Path(settings.PRIVATE_MEDIA_ROOT, "exports")
+    directory.mkdir(parents=True)
+    (directory / f"{job.pk}-full.csv.part").symlink_to("/dev/full")
+    assert exports.run_export(job.pk) is None
+    job.refresh_from_db()
+    assert job.status == "failed" and "No space left on device" in job.error and not job.file
+    assert list(directory.iterdir()) == []
+    # The connection that ran the COPY is fine for the next export.
+    assert exports.run_export(make_job(organizer).pk).status == "done"
 
 
 def test_a_job_whose_worker_died_is_started_over(mixed_ledger, organizer):
@@ -243,6 +267,81 @@ def test_postgresqls_copy_writes_the_same_rows_as_python(mixed_ledger, case, org
     assert copied == written
     assert len(copied) == Tally.objects.filter(count__gt=0).count() + 1
     assert any(row[1] == '\'@Khaled, "the" journalist' and row[5] == "Unknown" for row in copied)
+
+
+def test_postgresqls_copy_keeps_to_one_campaign_as_python_does(mixed_ledger, demo_campaign, organizer, monkeypatch):
+    from campaign.models import Campaign, Case
+
+    other = Campaign.objects.create(
+        name="+Other", slug="other", opens_at=demo_campaign.opens_at, closes_at=demo_campaign.closes_at
+    )
+    elsewhere = Case.objects.create(campaign=other, name="Elsewhere", slug="elsewhere")
+    services.record_offline_report(case=elsewhere, kind="letter", day=timezone.localdate(), count=7, country="FR")
+    for campaign in (demo_campaign, other):
+        copied = read_csv(exports.run_export(make_job(organizer, campaign=campaign).pk))
+        with monkeypatch.context() as patched:
+            patched.setattr(exports, "_can_copy", lambda job: False)
+            written = read_csv(exports.run_export(make_job(organizer, campaign=campaign).pk))
+        assert copied == written
+    assert copied[1:] == [
+        ["'+Other", "Elsewhere", "Letter", "Event", "FR", "France", timezone.localdate().isoformat(), "7"]
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_reports_its_total_and_its_progress_while_it_runs(mixed_ledger, organizer, monkeypatch, tmp_path):
+    """The rows of a COPY pass through no Python code: another thread counts them and follows the COPY."""
+    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0.05)
+    job = make_job(organizer, status="running")
+    seen = []
+    copied = threading.Event()
+
+    def watch():
+        # What the export page would read, from a connection of its own.
+        while not copied.is_set():
+            seen.append(ExportJob.objects.values_list("progress_done", "progress_total").get(pk=job.pk))
+            time.sleep(0.02)
+        connections.close_all()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        # 40 rows, one every 20 ms.
+        query = "SELECT i, pg_sleep(0.02) FROM generate_series(1, %s) AS i"
+        rows = exports.copy_to_csv(job, tmp_path / "slow.csv", 10, query, [40], ["row", "slept"])
+    finally:
+        copied.set()
+        watcher.join()
+    assert rows == 40 and len((tmp_path / "slow.csv").read_bytes().splitlines()) == 41
+    total = Tally.objects.filter(count__gt=0).count()
+    assert (0, total) in seen and seen == sorted(seen), seen
+    # Written while the COPY ran, every 10 rows at least, never the whole before the end.
+    assert any(10 <= done < 40 for done, _ in seen), seen
+    assert all(done <= 40 and t == total for done, t in seen[seen.index((0, total)) :]), seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_still_running_when_the_copy_ends_is_cancelled(organizer, monkeypatch, tmp_path):
+    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0.05)
+    errors = []
+
+    def slow_count(job):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(10)")
+        except Exception as exc:
+            errors.append(exc)
+            raise
+        return 0
+
+    monkeypatch.setattr(exports, "count_rows", slow_count)
+    job = make_job(organizer, status="running")
+    # About 0.3 seconds: the count starts after 0.05 and is still running at the end.
+    query = "SELECT i, pg_sleep(0.01) FROM generate_series(1, 30) AS i"
+    assert exports.copy_to_csv(job, tmp_path / "short.csv", 10, query, [], ["row", "slept"]) == 30
+    assert len(errors) == 1 and "canceling statement due to user request" in str(errors[0])
+    job.refresh_from_db()
+    assert (job.progress_done, job.progress_total) == (0, 0)
 
 
 def test_an_xlsx_export_too_big_for_one_sheet_goes_on_in_another(mixed_ledger, organizer, monkeypatch):
