@@ -92,7 +92,11 @@ def _no_stray_sessions_at_teardown(django_db_setup, django_db_blocker) -> Iterat
     yield
     from django.db import connection
 
-    if not connection.settings_dict["NAME"].startswith("test"):
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    name = connection.settings_dict["NAME"]
+    if not (name.startswith("test") or name == test_name):
         return  # no test of this run used the database: none was created
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
