@@ -90,9 +90,8 @@ def _no_stray_sessions_at_teardown(django_db_setup, django_db_blocker) -> Iterat
     """Workers killed on purpose may leave their PostgreSQL session behind for a moment, which would stop
     the test database from being dropped at the end of the run: end those sessions first."""
     yield
-    from django.db import connection
-
     from django.conf import settings
+    from django.db import connection
 
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     name = connection.settings_dict["NAME"]
