@@ -334,6 +334,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": PETITION_ROLLUP_INTERVAL_SECONDS,
             "options": {"expires": PETITION_ROLLUP_INTERVAL_SECONDS},
         },
+        # The outcome of a case, to the signers who asked for it (sent when an organizer mails it).
+        "petitions-send-outcome-mails": {
+            "task": "petitions.tasks.send_outcome_mails",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         "petitions-forget-old-data": {"task": "petitions.tasks.forget_old_data", "schedule": 3600.0},
         "petitions-reconcile": {"task": "petitions.tasks.reconcile_signatures", "schedule": crontab(hour=3, minute=5)},
     }

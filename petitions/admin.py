@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 from campaign.models import Case
 
 from . import services
-from .forms import BulkInvalidationForm, PaperImportForm, SignatureListExportForm
-from .models import EmailRule, PaperImport, Signature
+from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm, SignatureListExportForm
+from .models import EmailRule, OutcomeMailing, PaperImport, Signature
 
 PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
 
@@ -227,4 +227,52 @@ class PaperImportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Its counts are in the ledger; a wrong import is corrected by importing the difference.
+        return False
+
+
+@admin.register(OutcomeMailing)
+class OutcomeMailingAdmin(admin.ModelAdmin):
+    """How a case turned out, mailed to the signers who asked for it. Organizers see counts, never addresses."""
+
+    list_display = ("case", "recipients", "sent", "created_by", "created_at")
+    list_select_related = ("case", "created_by")
+    form = OutcomeMailingForm
+    fields = ["case", "confirm"]
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # The case is chosen, not edited from here: no add/change/view buttons beside it.
+        if db_field.name == "case":
+            field.widget = getattr(field.widget, "widget", field.widget)
+        return field
+
+    @admin.display(description=_("sent so far"))
+    def sent(self, obj: OutcomeMailing) -> int:
+        return obj.mails.filter(mail_status="sent").count()
+
+    def save_model(self, request: HttpRequest, obj: OutcomeMailing, form, change: bool) -> None:
+        try:
+            mailing = services.mail_outcome(form.cleaned_data["case"], request.user)
+        except services.AlreadyMailed:
+            self.message_user(request, _("The outcome of this case was mailed already."), messages.WARNING)
+            return
+        obj.pk = mailing.pk
+        self.message_user(
+            request,
+            ngettext(
+                "The outcome goes to %(count)s signer in the next minutes.",
+                "The outcome goes to %(count)s signers in the next minutes.",
+                mailing.recipients,
+            )
+            % {"count": mailing.recipients},
+            messages.SUCCESS,
+        )
+
+    def response_add(self, request: HttpRequest, obj: OutcomeMailing, post_url_continue=None):
+        return redirect(reverse("admin:petitions_outcomemailing_changelist"))
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_countries import countries
 
 from campaign.abuse import HumanCheckFormMixin
@@ -19,7 +20,7 @@ from campaign.forms import CountryChoiceField
 from campaign.models import Case, ExportJob
 
 from . import services
-from .models import PaperImport
+from .models import OutcomeMailing, PaperImport
 
 
 class SignatureForm(HumanCheckFormMixin, forms.Form):
@@ -196,3 +197,42 @@ class SignatureListExportForm(forms.Form):
     case = forms.ModelChoiceField(label=_("Case"), queryset=Case.objects.select_related("campaign"))
     country = forms.ChoiceField(label=_("Country"), choices=_country_or_all, required=False)
     format = forms.ChoiceField(choices=ExportJob.Format.choices, initial=ExportJob.Format.CSV)
+
+
+class OutcomeMailingForm(forms.ModelForm):
+    """An organizer mails a case's outcome: the form says how many signers it will reach and asks to confirm."""
+
+    confirm = forms.BooleanField(
+        label=_("Send it now"),
+        required=False,
+        help_text=_("Each signer who asked for news gets the case's outcome once, in their language."),
+    )
+
+    class Meta:
+        model = OutcomeMailing
+        fields = ["case"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["case"].queryset = Case.objects.select_related("campaign").filter(outcome_mailing__isnull=True)
+
+    def clean(self):
+        data = super().clean()
+        case = data.get("case")
+        if case is None:
+            return data
+        if not (case.outcome or "").strip():
+            raise forms.ValidationError(
+                _("Write the case's outcome first (Cases, then this case): it is the text of the mail.")
+            )
+        count = services.outcome_recipients(case).count()
+        if not data.get("confirm"):
+            raise forms.ValidationError(
+                ngettext(
+                    "This mails %(count)s signer. Tick the box and save again to send it.",
+                    "This mails %(count)s signers. Tick the box and save again to send it.",
+                    count,
+                )
+                % {"count": count}
+            )
+        return data

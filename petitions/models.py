@@ -222,3 +222,39 @@ class PaperCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country or '-'}: {self.count}"
+
+
+class OutcomeMailing(models.Model):
+    """How a case turned out (its `outcome` text, in each signer's language), mailed once to every signer who
+    ticked "tell me how this case turns out". Made by an organizer in the admin; one per case."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="outcome_mailing", verbose_name=_("case"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    recipients = models.PositiveIntegerField(_("signers mailed"), default=0)
+
+    class Meta:
+        verbose_name = _("outcome mailing")
+        verbose_name_plural = _("outcome mailings")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class OutcomeMail(OutboxFields):
+    """One signer's copy of an outcome mailing: its own outbox row (sent by a periodic task)."""
+
+    mailing = models.ForeignKey(OutcomeMailing, on_delete=models.CASCADE, related_name="mails")
+    signature = models.OneToOneField(Signature, on_delete=models.CASCADE, related_name="outcome_mail")
+
+    class Meta(OutboxFields.Meta):
+        verbose_name = _("outcome mail")
+        verbose_name_plural = _("outcome mails")

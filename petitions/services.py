@@ -44,9 +44,16 @@ from django_countries import countries
 from campaign import exports, ledger
 from campaign.ledger import TallyKey
 from campaign.models import ActionKind, Case, ExportJob
-from campaign.outbox import BatchResult, MailStatus, mail_message, render_mail_texts, send_outbox_batch
+from campaign.outbox import (
+    BatchResult,
+    MailStatus,
+    mail_message,
+    render_mail,
+    render_mail_texts,
+    send_outbox_batch,
+)
 
-from .models import PaperCount, PaperImport, Signature, normalise_email
+from .models import OutcomeMail, OutcomeMailing, PaperCount, PaperImport, Signature, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +362,98 @@ def send_confirmations(time_budget: float | None = None) -> BatchResult:
     mails = SignatureMails()
     while True:
         result = send_outbox_batch(outbox, mails.build, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
+        total.sent += result.sent
+        total.failed += result.failed
+        if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:
+            return total
+
+
+# --- How the case turned out ----------------------------------------------------------------------------
+# Signers who ticked "tell me how this case turns out" get the case's outcome once, in their language, when
+# an organizer mails it from the admin (OutcomeMailing). Each copy is an outbox row; a periodic task sends them.
+
+_NEWS_SALT = "petitions.stop-news"
+
+
+class AlreadyMailed(Exception):
+    """The outcome of this case was mailed already: each signer gets it once."""
+
+
+def outcome_recipients(case: Case) -> QuerySet[Signature]:
+    """The signers of `case` who asked for its outcome and can still be written to."""
+    return Signature.objects.filter(
+        case=case, wants_news=True, status=Signature.Status.CONFIRMED, flagged=False
+    ).exclude(email="")
+
+
+def mail_outcome(case: Case, user: AbstractBaseUser | None) -> OutcomeMailing:
+    """Queue the case's outcome for every signer who asked for it. Once per case: a second call raises
+    AlreadyMailed (two organizers clicking at once make one mailing: the case is unique)."""
+    if not (case.outcome or "").strip():
+        raise ValueError("The case has no outcome to mail.")
+    with transaction.atomic():
+        mailing, created = OutcomeMailing.objects.get_or_create(case=case, defaults={"created_by": user})
+        if not created:
+            raise AlreadyMailed(str(case))
+        now = timezone.now()
+        ids = outcome_recipients(case).values_list("pk", flat=True)
+        mails = [OutcomeMail(mailing=mailing, signature_id=pk, mail_next_attempt_at=now) for pk in ids.iterator()]
+        OutcomeMail.objects.bulk_create(mails, batch_size=5000)
+        mailing.recipients = len(mails)
+        mailing.save(update_fields=["recipients"])
+    return mailing
+
+
+def news_token(signature_id: int) -> str:
+    return signing.Signer(salt=_NEWS_SALT).sign(str(signature_id))
+
+
+def read_news_token(token: str) -> int | None:
+    try:
+        return int(signing.Signer(salt=_NEWS_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def stop_news(signature_id: int) -> bool:
+    """The "no more news" link: the signer gets no outcome mail, and their address is kept only as long as
+    any other signer's (PETITION_EMAIL_DAYS_AFTER_CLOSE). True when something changed."""
+    return bool(Signature.objects.filter(pk=signature_id, wants_news=True).update(wants_news=False))
+
+
+def _outcome_mail(mail: OutcomeMail, cases: dict[int, Case]) -> EmailMessage:
+    signature = mail.signature
+    if signature.case_id not in cases:
+        cases[signature.case_id] = Case.objects.select_related("campaign").get(pk=signature.case_id)
+    case = cases[signature.case_id]
+    language = signature.language if signature.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        stop_url = _absolute(reverse("petitions:stop_news", args=[news_token(signature.pk)]))
+        context = {
+            "name": signature.name,
+            "case": case,
+            "case_url": _absolute(case.get_absolute_url()),
+            "stop_url": stop_url,
+        }
+    message = render_mail("petitions/mail/outcome", context, [signature.email], language)
+    message.extra_headers["List-Unsubscribe"] = f"<{stop_url}>"
+    return message
+
+
+def send_outcome_mails(time_budget: float | None = None) -> BatchResult:
+    """Send the outcome outbox in batches (SKIP LOCKED, one SMTP connection each), like the confirmations.
+    A signer who stopped the news, or whose address was erased meanwhile, is skipped."""
+    budget = settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    total = BatchResult()
+    outbox = (
+        OutcomeMail.objects.select_related("signature").filter(signature__wants_news=True).exclude(signature__email="")
+    )
+    cases: dict[int, Case] = {}
+    while True:
+        result = send_outbox_batch(
+            outbox, lambda mail: _outcome_mail(mail, cases), batch_size=settings.PETITION_MAIL_BATCH_SIZE
+        )
         total.sent += result.sent
         total.failed += result.failed
         if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:

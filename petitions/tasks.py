@@ -16,6 +16,12 @@ def send_confirmations() -> dict:
 
 
 @shared_task(ignore_result=True)
+def send_outcome_mails() -> dict:
+    result = services.send_outcome_mails()
+    return {"sent": result.sent, "failed": result.failed}
+
+
+@shared_task(ignore_result=True)
 def count_signatures() -> int:
     return services.count_signatures()
 

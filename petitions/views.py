@@ -147,6 +147,19 @@ def remove(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def stop_news(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in an outcome mail: a button (POST) that stops the news of the case for this signer."""
+    signature_id = services.read_news_token(token)
+    if signature_id is None:
+        return render(request, "petitions/stop_news.html", {"state": "invalid"}, status=400)
+    context = {"state": "valid"}
+    if request.method == "POST":
+        services.stop_news(signature_id)
+        context["stopped"] = True
+    return render(request, "petitions/stop_news.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 def new_link(request: HttpRequest) -> HttpResponse:
     form = NewLinkForm(request.POST or None)
     if request.method == "POST":
