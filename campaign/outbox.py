@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -118,6 +119,24 @@ def send_outbox_batch(
             )
             result.sent = len(sent_ids)
     return result
+
+
+def send_outbox(
+    queryset: models.QuerySet,
+    build_message: Callable[[models.Model], EmailMessage],
+    batch_size: int,
+    time_budget: float,
+) -> BatchResult:
+    """`send_outbox_batch` again and again until the outbox is empty or `time_budget` seconds have passed (the
+    next beat tick goes on), with the totals."""
+    deadline = time.monotonic() + time_budget
+    total = BatchResult()
+    while True:
+        result = send_outbox_batch(queryset, build_message, batch_size=batch_size)
+        total.sent += result.sent
+        total.failed += result.failed
+        if result.sent + result.failed < batch_size or time.monotonic() >= deadline:
+            return total
 
 
 def _record_failure(row: models.Model, exc: Exception, now: datetime.datetime, max_attempts: int) -> None:

@@ -50,7 +50,7 @@ from campaign.outbox import (
     mail_message,
     render_mail,
     render_mail_texts,
-    send_outbox_batch,
+    send_outbox,
 )
 
 from .models import OutcomeMail, OutcomeMailing, PaperCount, PaperImport, Signature, normalise_email
@@ -355,17 +355,13 @@ class SignatureMails:
 def send_confirmations(time_budget: float | None = None) -> BatchResult:
     """Send the outbox in batches over one SMTP connection each, until it is empty or `time_budget`
     seconds have passed. Safe to run in several workers at once (SELECT ... FOR UPDATE SKIP LOCKED)."""
-    budget = settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget
-    deadline = time.monotonic() + budget
-    total = BatchResult()
     outbox = Signature.objects.filter(status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED])
-    mails = SignatureMails()
-    while True:
-        result = send_outbox_batch(outbox, mails.build, batch_size=settings.PETITION_MAIL_BATCH_SIZE)
-        total.sent += result.sent
-        total.failed += result.failed
-        if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:
-            return total
+    return send_outbox(
+        outbox,
+        SignatureMails().build,
+        settings.PETITION_MAIL_BATCH_SIZE,
+        settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget,
+    )
 
 
 # --- How the case turned out ----------------------------------------------------------------------------
@@ -443,21 +439,16 @@ def _outcome_mail(mail: OutcomeMail, cases: dict[int, Case]) -> EmailMessage:
 def send_outcome_mails(time_budget: float | None = None) -> BatchResult:
     """Send the outcome outbox in batches (SKIP LOCKED, one SMTP connection each), like the confirmations.
     A signer who stopped the news, or whose address was erased meanwhile, is skipped."""
-    budget = settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget
-    deadline = time.monotonic() + budget
-    total = BatchResult()
     outbox = (
         OutcomeMail.objects.select_related("signature").filter(signature__wants_news=True).exclude(signature__email="")
     )
     cases: dict[int, Case] = {}
-    while True:
-        result = send_outbox_batch(
-            outbox, lambda mail: _outcome_mail(mail, cases), batch_size=settings.PETITION_MAIL_BATCH_SIZE
-        )
-        total.sent += result.sent
-        total.failed += result.failed
-        if result.sent + result.failed < settings.PETITION_MAIL_BATCH_SIZE or time.monotonic() >= deadline:
-            return total
+    return send_outbox(
+        outbox,
+        lambda mail: _outcome_mail(mail, cases),
+        settings.PETITION_MAIL_BATCH_SIZE,
+        settings.PETITION_MAIL_TASK_SECONDS if time_budget is None else time_budget,
+    )
 
 
 # --- Counting ---------------------------------------------------------------------------------------------
