@@ -246,17 +246,23 @@ def read_token(token: str, removal: bool = False) -> tuple[LinkState, int | None
         return LinkState.INVALID, None
 
 
-def confirm_signature(signature_id: int) -> bool:
-    """Confirm a pending signature; True only for the request that really confirmed it.
+def confirm_signature(signature_id: int) -> Signature | None:
+    """Confirm a pending signature. Returns it (id, status and case only) to the one request that really
+    confirmed it, None to any other.
 
-    A conditional UPDATE: a double click, a second tab or two racing requests confirm once, and the
-    rollup (count_signatures) counts it once.
+    One conditional UPDATE ... RETURNING: a double click, a second tab or two racing requests confirm once,
+    the rollup (count_signatures) counts it once, and the common case is one round trip.
     """
-    return bool(
-        Signature.objects.filter(pk=signature_id, status=Signature.Status.PENDING).update(
-            status=Signature.Status.CONFIRMED, confirmed_at=timezone.now()
+    table = connection.ops.quote_name(Signature._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, confirmed_at = %s WHERE id = %s AND status = %s RETURNING case_id",  # noqa: S608
+            [Signature.Status.CONFIRMED, timezone.now(), signature_id, Signature.Status.PENDING],
         )
-    )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Signature(id=signature_id, case_id=row[0], status=Signature.Status.CONFIRMED)
 
 
 def remove_pending_signature(signature_id: int) -> bool:

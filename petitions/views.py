@@ -100,12 +100,18 @@ def _signature_for_link(signature_id: int | None) -> Signature | None:
     return Signature.objects.only("id", "status", "case_id").filter(pk=signature_id).first()
 
 
+PENDING = Signature.Status.PENDING
+
+
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows one "Confirm my signature" button; only the POST confirms, so mail scanners that open
     links confirm nothing."""
     state, signature_id = services.read_token(token)
-    signature = _signature_for_link(signature_id)
+    confirmed_now = None
+    if state is services.LinkState.VALID and request.method == "POST":
+        confirmed_now = services.confirm_signature(signature_id)  # None: not pending (any more), or not there
+    signature = confirmed_now or _signature_for_link(signature_id)
     context: dict = {"token": token, "state": state.value, "signature": signature}
     status = 200
     if state is services.LinkState.INVALID:
@@ -113,16 +119,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         context["new_link_form"] = NewLinkForm()
     elif signature is None:
         status = 404
-    elif state is services.LinkState.EXPIRED:
-        if request.method == "POST" and signature.status == Signature.Status.PENDING:
-            context["resent"] = services.resend_link(signature.pk)
-            context["resend_requested"] = True
-    elif request.method == "POST" and signature.status == Signature.Status.PENDING:
-        context["confirmed_now"] = services.confirm_signature(signature.pk)
-        if not context["confirmed_now"]:  # Another click got there first, or it was removed meanwhile.
-            signature = context["signature"] = _signature_for_link(signature.pk)
-        else:
-            signature.status = Signature.Status.CONFIRMED
+    elif state is services.LinkState.EXPIRED and request.method == "POST" and signature.status == PENDING:
+        context["resent"] = services.resend_link(signature.pk)
+        context["resend_requested"] = True
     if signature is not None:
         context["case"] = case_by_id(signature.case_id)
         context["case_total"] = ledger.case_total(signature.case_id)
