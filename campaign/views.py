@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
@@ -82,13 +86,22 @@ def campaign_home(request: HttpRequest, campaign: str | None = None) -> HttpResp
     return render(request, "campaign/home.html", {"campaign": current, "cases": cases})
 
 
+def _stamped(case: Case | None) -> Case | bool:
+    """A case as it goes into the cache, with a stamp of its own: pages rendered from it are cached under that
+    stamp (render_case_page), so when the case is forgotten (saved) or expires, they are rendered anew."""
+    if case is None:
+        return False  # cached too, so a flood of bad addresses does not reach the database
+    case.page_stamp = secrets.token_hex(8)
+    return case
+
+
 def public_case(campaign: str, slug: str) -> Case:
     """A published case with its campaign, from the cache once warm; Http404 when there is none. For every
     view that acts on a case from its address (the case page, signing, writing)."""
     case = _cached(
         f"case:{campaign}:{slug}",
-        lambda: (
-            Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first() or False
+        lambda: _stamped(
+            Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first()
         ),
     )
     if not case:
@@ -99,25 +112,45 @@ def public_case(campaign: str, slug: str) -> Case:
 def case_by_id(pk: int) -> Case | None:
     """A case (published or not) with its campaign, from the cache once warm: for pages that reach a case
     through one of its rows (a signature's confirmation link)."""
-    return (
-        _cached(f"case-id:{pk}", lambda: Case.objects.select_related("campaign").filter(pk=pk).first() or False) or None
-    )
+    found = _cached(f"case-id:{pk}", lambda: _stamped(Case.objects.select_related("campaign").filter(pk=pk).first()))
+    return found or None
+
+
+def render_case_page(
+    request: HttpRequest, case: Case, template: str, context: Callable[[], dict], variant: str = ""
+) -> HttpResponse:
+    """A page about `case` that every visitor sees alike but for a few values filled in per request (CSRF
+    tokens, a form's time, the language form's path: campaign.panels). It is rendered once per case, language
+    and `variant` (whatever else the page shows that can change: a total, a state) and cached, so the
+    busiest pages of a surge (the case page, "check your inbox", the confirmation pages) skip the templates.
+    `context` is called only when the page is rendered."""
+
+    def render_cut() -> str:
+        return cut_per_request(render_to_string(template, context(), request=request))
+
+    stamp = getattr(case, "page_stamp", "")
+    if not stamp or len(get_messages(request)):  # A message is this visitor's own: not for the cache.
+        html = render_cut()
+    else:
+        html = _cached(f"case-page:{case.pk}:{stamp}:{get_language()}:{template}:{variant}", render_cut)
+    return HttpResponse(fill_per_request(html, request))
 
 
 def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
     case = public_case(campaign, slug)
     case.total = ledger.case_total(case.pk)
-    # The panels (the petition and letter forms) are rendered once per case, language and open state, then
-    # filled in with each visitor's CSRF token and form time.
-    panels = _cached(
-        _panels_key(campaign, slug, get_language(), case.is_open()),
-        lambda: [cut_per_request(html) for html in render_case_panels(request, case)],
-    )
-    return render(
-        request,
-        "campaign/case_detail.html",
-        {"campaign": case.campaign, "case": case, "panels": [fill_per_request(html, request) for html in panels]},
-    )
+    is_open = case.is_open()
+
+    def context() -> dict:
+        # The panels (the petition and letter forms) are rendered once per case, language and open state: the
+        # page is rendered anew each time the total moves, and they are the costly part.
+        panels = _cached(
+            _panels_key(campaign, slug, get_language(), is_open),
+            lambda: [cut_per_request(html) for html in render_case_panels(request, case)],
+        )
+        return {"campaign": case.campaign, "case": case, "panels": [mark_safe(html) for html in panels]}  # noqa: S308
+
+    return render_case_page(request, case, "campaign/case_detail.html", context, f"{case.total}:{int(is_open)}")
 
 
 def _panels_key(campaign: str, slug: str, language: str, is_open: bool) -> str:

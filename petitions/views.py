@@ -17,7 +17,7 @@ from django_countries import countries
 from campaign import ledger
 from campaign.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.models import Case
-from campaign.views import case_by_id, public_case
+from campaign.views import case_by_id, public_case, render_case_page
 
 from . import services
 from .forms import NewLinkForm, SignatureForm
@@ -90,7 +90,7 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
 
 def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     case = _public_case(campaign, case)
-    return render(request, "petitions/thanks.html", {"case": case, "campaign": case.campaign})
+    return render_case_page(request, case, "petitions/thanks.html", lambda: {"case": case, "campaign": case.campaign})
 
 
 def _signature_for_link(signature_id: int | None) -> Signature | None:
@@ -100,7 +100,7 @@ def _signature_for_link(signature_id: int | None) -> Signature | None:
     return Signature.objects.only("id", "status", "case_id").filter(pk=signature_id).first()
 
 
-PENDING = Signature.Status.PENDING
+PENDING, CONFIRMED = Signature.Status.PENDING, Signature.Status.CONFIRMED
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,8 +123,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         context["resent"] = services.resend_link(signature.pk)
         context["resend_requested"] = True
     if signature is not None:
-        context["case"] = case_by_id(signature.case_id)
-        context["case_total"] = ledger.case_total(signature.case_id)
+        case = context["case"] = case_by_id(signature.case_id)
+        total = context["case_total"] = ledger.case_total(signature.case_id)
+        # The two pages almost every click sees, the button and the thanks, are the same for all signers of a case.
+        if state is services.LinkState.VALID and case is not None and signature.status in (PENDING, CONFIRMED):
+            variant = "pending" if signature.status == PENDING else f"confirmed:{total}"
+            return render_case_page(request, case, "petitions/confirm.html", lambda: context, variant)
     return render(request, "petitions/confirm.html", context, status=status)
 
 

@@ -193,3 +193,16 @@ def test_it_lets_partner_sites_frame_only_the_counter(client, case):
     widget = client.get(f"/en/embed/{case.campaign.slug}/{case.slug}/")
     assert "frame-ancestors" not in widget["Content-Security-Policy"]
     assert "X-Frame-Options" not in widget
+
+
+def test_it_fills_in_each_visitor_s_own_path_escaped_in_the_cached_page(client, case):
+    from django.test import RequestFactory
+
+    page = case.get_absolute_url()
+    client.get(page)
+    query = 'from="><script>alert(1)</script>'
+    html = client.get(page, {"from": '"><script>alert(1)</script>'}).content.decode()
+    assert "<script>alert(1)" not in html
+    expected = RequestFactory().get(page, {"from": '"><script>alert(1)</script>'}).get_full_path()
+    assert f'<input type="hidden" name="next" value="{expected}">' in html
+    assert query not in html

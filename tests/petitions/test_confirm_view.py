@@ -99,3 +99,56 @@ def test_it_does_not_confirm_an_invalidated_signature(client, signature):
 def test_it_shows_the_page_in_the_language_of_the_link(client, signature):
     response = client.get(confirm_url(signature.pk).replace("/en/", "/ar/"))
     assert 'dir="rtl"' in response.content.decode()
+
+
+def _hidden(html: str, name: str) -> list[str]:
+    import re
+
+    return re.findall(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
+
+
+def test_it_renders_the_button_page_once_for_every_signer_of_a_case_with_each_one_s_token(case):
+    """The page is cached per case and language; each signer still gets a working form and their own path."""
+    from django.test import Client
+    from django.test.signals import template_rendered
+
+    first, second = make_signature(case, email="a@example.org"), make_signature(case, email="b@example.org")
+    assert Client().get(confirm_url(first.pk)).status_code == 200
+    rendered = []
+    template_rendered.connect(lambda sender, template, **kw: rendered.append(template.name), weak=False)
+    try:
+        signer = Client(enforce_csrf_checks=True)
+        html = signer.get(confirm_url(second.pk)).content.decode()
+    finally:
+        template_rendered.receivers.clear()
+    assert rendered == []  # from the cache
+    assert "\x00" not in html
+    assert _hidden(html, "next") == [confirm_url(second.pk)]
+    token = _hidden(html, "csrfmiddlewaretoken")[-1]  # the button's form (the first is the language form's)
+    response = signer.post(confirm_url(second.pk), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert "your signature is confirmed" in response.content.decode()
+    second.refresh_from_db()
+    assert second.status == Signature.Status.CONFIRMED
+
+
+def test_it_shows_the_new_total_after_confirming_once_it_is_counted(client, case):
+    first, second = make_signature(case, email="a@example.org"), make_signature(case, email="b@example.org")
+    client.post(confirm_url(first.pk))
+    services.count_signatures()
+    assert "1 action so far." in client.get(confirm_url(first.pk)).content.decode()
+    client.post(confirm_url(second.pk))
+    services.count_signatures()
+    assert "2 actions so far." in client.get(confirm_url(second.pk)).content.decode()
+    assert "2 actions so far." in client.get(confirm_url(first.pk)).content.decode()
+
+
+def test_it_shows_a_renamed_case_at_once_on_the_confirmation_and_check_your_inbox_pages(client, case):
+    signature = make_signature(case)
+    thanks = url("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
+    client.get(confirm_url(signature.pk))
+    client.get(thanks)
+    case.name = "Khaled Drareni, journalist"  # in English, the language of the test
+    case.save()
+    assert "Khaled Drareni, journalist" in client.get(confirm_url(signature.pk)).content.decode()
+    assert "Khaled Drareni, journalist" in client.get(thanks).content.decode()
