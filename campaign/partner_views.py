@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -20,6 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from . import ledger
 from .abuse import RateLimit, client_ip, hit_rate_limit
 from .models import ActionKind, Case, Tally
+from .views import public_case
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,13 @@ def open_data_totals(request: HttpRequest) -> HttpResponse:
 @csp_replace({"frame-ancestors": None})
 def widget(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     """The counter partner sites show in an iframe: the case's live total and a link to its page."""
-    case_obj = get_object_or_404(Case.objects.public().select_related("campaign"), campaign__slug=campaign, slug=case)
-    case_obj.total = ledger.case_total(case_obj.pk)
+    case_obj = public_case(campaign, case)  # from the cache: partner sites' visitors never reach the database
     response = render(
         request,
         "campaign/widget.html",
         {
             "case": case_obj,
+            "total": ledger.case_total(case_obj.pk),
             "case_url": settings.SITE_URL + case_obj.get_absolute_url(),
             "totals_url": reverse("public-totals"),
         },

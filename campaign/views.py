@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
 from . import ledger
+from .cache import ProcessCache
 from .models import Campaign, Case
 from .panels import cut_per_request, fill_per_request, render_case_panels
 from .tasks import BEAT_TICK_KEY
@@ -32,6 +33,9 @@ T = TypeVar("T")
 # campaign or a case forgets them at once (forget_cached_pages, connected in apps.py); anything changed
 # another way shows within this many seconds.
 PAGES_CACHE_SECONDS = 60
+# The case a request is about is also kept a second in the process (campaign.cache.ProcessCache): a case saved
+# in another process shows here up to a second later.
+_cases = ProcessCache(seconds=1.0)
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
@@ -63,6 +67,7 @@ def forget_cached_pages(sender, instance: Campaign | Case, **kwargs) -> None:
             for language, _name in settings.LANGUAGES
             for is_open in (True, False)
         ]
+    _cases.forget()
     try:
         cache.delete_many(keys)
     except Exception:
@@ -98,10 +103,14 @@ def _stamped(case: Case | None) -> Case | bool:
 def public_case(campaign: str, slug: str) -> Case:
     """A published case with its campaign, from the cache once warm; Http404 when there is none. For every
     view that acts on a case from its address (the case page, signing, writing)."""
-    case = _cached(
-        f"case:{campaign}:{slug}",
-        lambda: _stamped(
-            Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first()
+    key = f"case:{campaign}:{slug}"
+    case = _cases.get(
+        key,
+        lambda: _cached(
+            key,
+            lambda: _stamped(
+                Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first()
+            ),
         ),
     )
     if not case:
@@ -112,7 +121,10 @@ def public_case(campaign: str, slug: str) -> Case:
 def case_by_id(pk: int) -> Case | None:
     """A case (published or not) with its campaign, from the cache once warm: for pages that reach a case
     through one of its rows (a signature's confirmation link)."""
-    found = _cached(f"case-id:{pk}", lambda: _stamped(Case.objects.select_related("campaign").filter(pk=pk).first()))
+    key = f"case-id:{pk}"
+    found = _cases.get(
+        key, lambda: _cached(key, lambda: _stamped(Case.objects.select_related("campaign").filter(pk=pk).first()))
+    )
     return found or None
 
 
@@ -137,8 +149,8 @@ def render_case_page(
 
 
 def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
-    case = public_case(campaign, slug)
-    case.total = ledger.case_total(case.pk)
+    case = public_case(campaign, slug)  # shared with other requests of this process: read, never written
+    total = ledger.case_total(case.pk)
     is_open = case.is_open()
 
     def context() -> dict:
@@ -148,9 +160,10 @@ def case_detail(request: HttpRequest, campaign: str, slug: str) -> HttpResponse:
             _panels_key(campaign, slug, get_language(), is_open),
             lambda: [cut_per_request(html) for html in render_case_panels(request, case)],
         )
-        return {"campaign": case.campaign, "case": case, "panels": [mark_safe(html) for html in panels]}  # noqa: S308
+        panels = [mark_safe(html) for html in panels]  # noqa: S308 (template output, cut for the cache)
+        return {"campaign": case.campaign, "case": case, "total": total, "panels": panels}
 
-    return render_case_page(request, case, "campaign/case_detail.html", context, f"{case.total}:{int(is_open)}")
+    return render_case_page(request, case, "campaign/case_detail.html", context, f"{total}:{int(is_open)}")
 
 
 def _panels_key(campaign: str, slug: str, language: str, is_open: bool) -> str:

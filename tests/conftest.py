@@ -113,7 +113,10 @@ def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     from django.core.cache import cache
     from django.utils import translation
 
+    from campaign.cache import ProcessCache
+
     cache.clear()
+    ProcessCache.forget_all()
     # Django leaves the last request's language active in this thread: start every test in English, so that
     # reverse() and messages do not depend on which test ran before.
     translation.activate("en")
@@ -447,3 +450,10 @@ def page(browser, tmp_path: Path):
     yield page
     context.close()
     assert not blocked, f"The Content-Security-Policy blocked: {blocked}"
+
+
+def total_shown(html: str, case_pk: int) -> int:
+    """The live total a page (the case page, the embedded counter) shows for a case."""
+    import re
+
+    return int(re.search(rf'data-total-for="{case_pk}">([0-9,]+)<', html).group(1).replace(",", ""))

@@ -111,7 +111,14 @@ def test_it_loads_nothing_from_another_site(client, demo_campaign):
 
 
 @pytest.mark.parametrize(
-    "path", ["/en/", "/ar/", "/fr/write-for-rights-2020/", "/en/write-for-rights-2020/khaled-drareni/"]
+    "path",
+    [
+        "/en/",
+        "/ar/",
+        "/fr/write-for-rights-2020/",
+        "/en/write-for-rights-2020/khaled-drareni/",
+        "/en/embed/write-for-rights-2020/khaled-drareni/",
+    ],
 )
 def test_it_serves_the_busiest_pages_without_a_query_once_warm(client, demo_campaign, django_assert_num_queries, path):
     assert client.get(path).status_code == 200
