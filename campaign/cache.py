@@ -3,8 +3,8 @@ short-lived in-process layer over the shared cache for the values every request 
 
 Django's backend builds a `redis.Redis` client for every cache operation; building one copies its table of
 ~170 response callbacks, which cost more CPU than the round trip itself on the busiest paths (the sign view
-does three). A client only wraps the pool and is safe to share between threads, so it is built once. The
-settings point CACHES at `campaign.cache.RedisCache` when REDIS_URL is set.
+made three round trips then). A client only wraps the pool and is safe to share between threads, so it is
+built once. The settings point CACHES at `campaign.cache.RedisCache` when REDIS_URL is set.
 """
 
 from __future__ import annotations
