@@ -6,8 +6,9 @@ Run by bench/run on its own database (DATABASE_URL). Two exports are measured, e
 and at --rows, so that a memory that grows with the rows shows:
 
 - `signatures`: the list of a petition's signatures for the authority (name and country, never an email), as
-  CSV through `campaign.exports.run_export` for the registered kind "signatures" (petitions/exports.py: COPY);
-- `totals`: the ledger's totals by day as CSV, through `campaign.exports.run_export`, the function the
+  CSV through `organizers.exports.base.run_export` for the kind "signatures" (organizers/exports/signatures.py:
+  COPY);
+- `totals`: the ledger's totals by day as CSV, through `organizers.exports.base.run_export`, the function the
   Celery worker runs for an export job.
 
 Each export runs in a fresh Python process, whose peak resident memory (ru_maxrss) is read when it exits:
@@ -44,8 +45,8 @@ def setup_django() -> None:
 def child_signatures(case_id: int, out: Path) -> dict:
     from django.contrib.auth import get_user_model
 
-    from campaign.exports import export_path, run_export
     from campaign.models import Case, ExportJob
+    from organizers.exports.base import export_path, run_export
 
     job = ExportJob.objects.create(
         requested_by=get_user_model().objects.get(username="bench-exporter"),
@@ -66,12 +67,12 @@ def child_signatures(case_id: int, out: Path) -> dict:
 def child_totals(out: Path) -> dict:
     from django.contrib.auth import get_user_model
 
-    from campaign.exports import export_path, run_export
     from campaign.models import ExportJob
+    from organizers.exports.base import export_path, run_export
 
     job = ExportJob.objects.create(
         requested_by=get_user_model().objects.get(username="bench-exporter"),
-        kind=ExportJob.Kind.BY_DAY,
+        kind="by_day",
         format=ExportJob.Format.CSV,
     )
     started = time.monotonic()
@@ -219,7 +220,7 @@ def parent(rows: int, out_dir: Path) -> dict:
         signature_runs.append(
             measure("signatures", n, ["--child", "signatures", "--case", str(case_id)], query, out_dir)
         )
-    function = "campaign.exports.run_export (signatures, CSV through COPY; the worker's task)"
+    function = "organizers.exports.base.run_export (signatures, CSV through COPY; the worker's task)"
     results["exports"].append({"name": "signatures", "function": function, "runs": signature_runs})
 
     totals_query = (
@@ -234,7 +235,7 @@ def parent(rows: int, out_dir: Path) -> dict:
     results["exports"].append(
         {
             "name": "totals",
-            "function": "campaign.exports.run_export (by day, CSV; the worker's task)",
+            "function": "organizers.exports.base.run_export (by day, CSV; the worker's task)",
             "runs": totals_runs,
         }
     )

@@ -9,9 +9,12 @@ class CampaignConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from .celery import schedule
+        from .lib.pages import forget_cached_pages
         from .models import Campaign, Case
-        from .views import forget_cached_pages
 
         for model in (Campaign, Case):
             post_save.connect(forget_cached_pages, sender=model, dispatch_uid=f"forget-pages-{model.__name__}")
             post_delete.connect(forget_cached_pages, sender=model, dispatch_uid=f"forget-pages-del-{model.__name__}")
+        # The last tick is what /healthz reads to tell that beat and a worker are alive.
+        schedule({"beat-tick": {"task": "campaign.tasks.beat_tick", "schedule": 10.0}})

@@ -1,7 +1,7 @@
 """Editions of the marathon, the cases they put forward, and the ledger of counted actions.
 
 `petitions` and `letters` hang off a `Case` and write what they count into `Tally` through
-`campaign.ledger`; this app never imports them.
+`campaign.lib.ledger`; this app never imports them.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ class ActionSource(models.TextChoices):
 class Tally(models.Model):
     """How many actions of one kind, from one source and country, counted for a case on one day.
 
-    The one ledger every count in Plume flows through. Rows are only written by `campaign.ledger`.
+    The one ledger every count in Plume flows through. Rows are only written by `campaign.lib.ledger`.
     """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tallies", verbose_name=_("case"))
@@ -187,7 +187,7 @@ class Tally(models.Model):
         return f"{self.case} {self.kind}/{self.source} {self.country or '-'} {self.day}: {self.count}"
 
 
-# --- Organizers: offline reports and exports ----------------------------------------------------------
+# --- Organizers' rows (their workflows live in organizers/) ----------------------------------------------------------
 
 
 class OfflineReportQuerySet(models.QuerySet):
@@ -202,7 +202,7 @@ class OfflineReport(models.Model):
 
     Never edited in place: a correction is a new revision that supersedes this one, so the history of who
     said what, and when, stays. Only current revisions are counted in the ledger (source "event"). Written
-    only through `campaign.services.record_offline_report` / `correct_offline_report`.
+    only through `organizers.offline_reports.record_offline_report` / `correct_offline_report`.
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offline_reports", verbose_name=_("case"))
@@ -257,25 +257,13 @@ def _export_expiry() -> datetime.datetime:
     return timezone.now() + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS)
 
 
-def export_kinds() -> list[tuple[str, str]]:
-    """ExportJob.kind's choices (named in migration 0006: keep the name)."""
-    from .exports import kind_choices  # exports imports this module
-
-    return kind_choices()
-
-
 class ExportJob(models.Model):
-    """An export (of the totals, or of a kind another app registered in campaign.exports) that a worker writes
-    to a private file, reporting its progress on this row.
+    """An export (of a kind registered in organizers/exports/) that a worker writes to a private file,
+    reporting its progress on this row.
 
     Seen and downloaded only by people who may export totals (the requester and the other organizers);
     the file is deleted when it expires.
     """
-
-    class Kind(models.TextChoices):
-        BY_DAY = "by_day", _("Totals by case, kind of action, source, country and day")
-        BY_CASE = "by_case", _("Summary per case and kind of action")
-        BY_COUNTRY = "by_country", _("Summary per country and kind of action")
 
     class Format(models.TextChoices):
         CSV = "csv", _("CSV")
@@ -291,9 +279,8 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
     )
-    # The totals' kinds, and those other apps register (campaign.exports.register_exporter): the choices are
-    # read when needed, so a registered kind needs no migration.
-    kind = models.CharField(_("export"), max_length=16, choices=export_kinds)
+    # A kind registered in organizers.exports (its label comes from there): a new kind needs no migration.
+    kind = models.CharField(_("export"), max_length=16)
     format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     # Empty: every campaign.
     campaign = models.ForeignKey(
@@ -323,7 +310,7 @@ class ExportJob(models.Model):
         ordering = ["-created"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.get_format_display()}) #{self.pk}"
+        return f"{self.kind} ({self.get_format_display()}) #{self.pk}"
 
     @property
     def country_name(self) -> str:

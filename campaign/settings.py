@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +64,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from our own static files, never inline, so that even a
 # mistake in escaping could not run what a supporter typed. Inline style attributes are allowed (progress
-# bars). Only the partner counter (campaign.partner_views.widget) may be framed by other sites.
+# bars). Only the partner counter (organizers.partner_views.widget) may be framed by other sites.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -98,6 +97,7 @@ INSTALLED_APPS = [
     "campaign",
     "petitions",
     "letters",
+    "organizers",
 ]
 
 MIDDLEWARE = [
@@ -155,7 +155,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "campaign.cache.RedisCache",
+            "BACKEND": "campaign.lib.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "plume",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -199,10 +199,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Every periodic task of every app. A task that must not run twice at once takes a lock of its own.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "beat-tick": {"task": "campaign.tasks.beat_tick", "schedule": 10.0},
-}
+# Each app adds its own periodic tasks to beat's schedule (campaign.celery.schedule, from its AppConfig), with
+# the intervals set below. A task that must not run twice at once takes a lock of its own.
 # How old the last beat tick may be before /healthz reports beat as down.
 BEAT_STALE_AFTER_SECONDS = env.int("BEAT_STALE_AFTER_SECONDS", default=90)
 
@@ -270,22 +268,13 @@ LOGGING = {
 # How long the public totals stay cached: pages and the JSON endpoint are at most this old.
 TOTALS_CACHE_SECONDS = env.int("TOTALS_CACHE_SECONDS", default=10)
 
-# --- Organizers: offline reports, exports, open data (campaign/services.py, exports.py, staff_views.py) ---
+# --- Organizers: offline reports, exports, open data (organizers/, docs/organizers.md) ---------------
 # How long an export file stays downloadable before the hourly cleanup deletes it.
 EXPORT_FILES_KEEP_HOURS = env.int("EXPORT_FILES_KEEP_HOURS", default=24)
 # An export writes its progress to its ExportJob row every this many rows.
 EXPORT_PROGRESS_EVERY_ROWS = env.int("EXPORT_PROGRESS_EVERY_ROWS", default=5000)
 # Requests per minute and IP address to the public open-data JSON (/api/v1/totals); more get a 429.
 OPEN_DATA_RATE_LIMIT_PER_MINUTE = env.int("OPEN_DATA_RATE_LIMIT_PER_MINUTE", default=60)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "delete-expired-exports": {"task": "campaign.tasks.delete_expired_exports", "schedule": 3600.0},
-        "reconcile-offline-reports": {
-            "task": "campaign.tasks.reconcile_offline_reports",
-            "schedule": crontab(hour=3, minute=40),
-        },
-    }
-)
 
 # --- Petitions (petitions/, docs/petitions.md) ----------------------------------------------------------
 # A form sent faster than this after it was shown is stored flagged (a bot); benchmarks set it to 0.
@@ -321,29 +310,6 @@ PETITION_MAIL_TASK_SECONDS = env.int("PETITION_MAIL_TASK_SECONDS", default=20)
 # How often beat sends the confirmations and folds confirmed signatures into the totals.
 PETITION_MAIL_INTERVAL_SECONDS = env.float("PETITION_MAIL_INTERVAL_SECONDS", default=5.0)
 PETITION_ROLLUP_INTERVAL_SECONDS = env.float("PETITION_ROLLUP_INTERVAL_SECONDS", default=5.0)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Expiring: when workers are busy, a run that waited longer than the interval is dropped, not piled up.
-        "petitions-send-confirmations": {
-            "task": "petitions.tasks.send_confirmations",
-            "schedule": PETITION_MAIL_INTERVAL_SECONDS,
-            "options": {"expires": PETITION_MAIL_INTERVAL_SECONDS},
-        },
-        "petitions-count-signatures": {
-            "task": "petitions.tasks.count_signatures",
-            "schedule": PETITION_ROLLUP_INTERVAL_SECONDS,
-            "options": {"expires": PETITION_ROLLUP_INTERVAL_SECONDS},
-        },
-        # The outcome of a case, to the signers who asked for it (sent when an organizer mails it).
-        "petitions-send-outcome-mails": {
-            "task": "petitions.tasks.send_outcome_mails",
-            "schedule": 60.0,
-            "options": {"expires": 60.0},
-        },
-        "petitions-forget-old-data": {"task": "petitions.tasks.forget_old_data", "schedule": 3600.0},
-        "petitions-reconcile": {"task": "petitions.tasks.reconcile_signatures", "schedule": crontab(hour=3, minute=5)},
-    }
-)
 
 # --- Letters (letters/, see docs/letters.md) ---------------------------------------------------------------
 # Longest message a supporter may write, in characters (shown as they type, enforced on the server).
@@ -370,23 +336,3 @@ LETTERS_IMAGE_LINK_DAYS = env.int("LETTERS_IMAGE_LINK_DAYS", default=30)
 LETTERS_DIGEST_INTERVAL_SECONDS = env.float("LETTERS_DIGEST_INTERVAL_SECONDS", default=300.0)
 LETTERS_NOTICE_INTERVAL_SECONDS = env.float("LETTERS_NOTICE_INTERVAL_SECONDS", default=600.0)
 LETTERS_REMINDER_INTERVAL_SECONDS = env.float("LETTERS_REMINDER_INTERVAL_SECONDS", default=3 * 3600.0)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "letters-send-due-digests": {
-            "task": "letters.tasks.send_due_digests",
-            "schedule": LETTERS_DIGEST_INTERVAL_SECONDS,
-            "options": {"expires": LETTERS_DIGEST_INTERVAL_SECONDS},
-        },
-        "letters-send-delivery-notices": {
-            "task": "letters.tasks.send_delivery_notices",
-            "schedule": LETTERS_NOTICE_INTERVAL_SECONDS,
-            "options": {"expires": LETTERS_NOTICE_INTERVAL_SECONDS},
-        },
-        "letters-remind-moderators": {
-            "task": "letters.tasks.remind_moderators",
-            "schedule": LETTERS_REMINDER_INTERVAL_SECONDS,
-            "options": {"expires": LETTERS_REMINDER_INTERVAL_SECONDS},
-        },
-        "letters-reconcile": {"task": "letters.tasks.reconcile_letter_tallies", "schedule": crontab(hour=3, minute=20)},
-    }
-)

@@ -1,7 +1,14 @@
-"""Root URLs. Supporters' pages carry their language in the path (/en/, /fr/, /ar/)."""
+"""Root URLs. Supporters' pages carry their language in the path (/en/, /fr/, /ar/).
+
+The campaign's own pages are listed here; every other app contributes its own: an app whose AppConfig has a
+`url_prefix` gets its urls.py's `urlpatterns` under /<language>/<url_prefix> and its `root_urlpatterns` (if
+any) at the root. So this project never names the apps that hang off it (imports flow one way).
+"""
 
 import os
+from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
@@ -9,7 +16,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import partner_views, staff_views, views
+from . import views
 
 public = [
     path("", views.campaign_home, name="home"),
@@ -18,30 +25,32 @@ public = [
     path("<slug:campaign>/<slug:slug>/", views.case_detail, name="case"),
 ]
 
-# Organizers' dashboard and exports (campaign/staff_views.py).
-staff = [
-    path("", staff_views.dashboard_page, name="dashboard"),
-    path("exports/", staff_views.export_list, name="exports"),
-    path("exports/<int:pk>/", staff_views.export_detail, name="export"),
-    path("exports/<int:pk>/status", staff_views.export_status, name="export-status"),
-    path("exports/<int:pk>/download", staff_views.export_download, name="export-download"),
-]
-# The counter partner sites embed in an iframe (campaign/partner_views.py).
-embed = [path("<slug:campaign>/<slug:case>/", partner_views.widget, name="widget")]
+
+def _contributed() -> tuple[list, list]:
+    """Each app's URLs: (under the language prefix, at the root)."""
+    localised, root = [], []
+    for config in apps.get_app_configs():
+        prefix = getattr(config, "url_prefix", None)
+        if prefix is None:
+            continue
+        module = import_module(f"{config.name}.urls")
+        localised.append(path(prefix, include(module)))
+        root += getattr(module, "root_urlpatterns", [])
+    return localised, root
+
+
+_localised, _root = _contributed()
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/totals", views.public_totals, name="public-totals"),
-    path("api/v1/totals", partner_views.open_data_totals, name="open-data-totals"),
+    *_root,
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
 urlpatterns += i18n_patterns(
     # Apps' own pages come first: the campaign's slug routes would catch anything.
-    path("petitions/", include("petitions.urls")),
-    path("letters/", include("letters.urls")),
-    path("staff/", include((staff, "campaign-staff"))),
-    path("embed/", include((embed, "campaign-embed"))),
+    *_localised,
     path("", include((public, "campaign"))),
 )
 

@@ -23,8 +23,8 @@ from django_countries.fields import Country
 
 from . import services, tasks
 from .forms import LetterActionForm
+from .images import private_image_response
 from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason
-from .views import private_image_response
 
 
 class StatusFilter(admin.SimpleListFilter):

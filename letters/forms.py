@@ -10,8 +10,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from campaign.abuse import HumanCheckFormMixin
 from campaign.forms import CountryChoiceField
+from campaign.lib.abuse import HumanCheckFormMixin
 from campaign.models import Case
 
 from .images import clean_letter_image

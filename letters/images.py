@@ -1,4 +1,5 @@
-"""Checking and cleaning the drawing or photo a supporter attaches to a letter.
+"""Checking and cleaning the drawing or photo a supporter attaches to a letter, and serving it to those who may
+see it.
 
 The file's name and declared type are ignored: Pillow reads what the bytes really are. Only JPEG, PNG and
 WebP are accepted, within a size and a pixel limit (checked from the header, before any pixel is decoded,
@@ -15,6 +16,7 @@ import warnings
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -78,3 +80,16 @@ def clean_letter_image(upload) -> ContentFile:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
             raise unreadable from exc
     return ContentFile(out.getvalue(), name="drawing.jpg")
+
+
+def private_image_response(letter) -> FileResponse:
+    """A letter's drawing, for a view that has checked who may see it."""
+    try:
+        file = letter.image.open("rb")
+    except OSError as exc:  # Lost from storage: say so plainly rather than fail.
+        raise Http404(_("This drawing is no longer available.")) from exc
+    response = FileResponse(file, content_type="image/jpeg")
+    response["Content-Disposition"] = f'inline; filename="drawing-{letter.pk}.jpg"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

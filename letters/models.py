@@ -18,8 +18,8 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from campaign.lib.outbox import MailStatus, OutboxFields
 from campaign.models import ActionKind, Case
-from campaign.outbox import MailStatus, OutboxFields
 
 # The languages a letter may be written in (and the word lists are kept for): the site's languages first.
 LETTER_LANGUAGES = [

@@ -24,22 +24,25 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaign.ledger import TallyKey, add_to_tallies, refresh_totals, replace_tallies
+from campaign.lib.ledger import TallyKey, add_to_tallies, refresh_totals, replace_tallies
+from campaign.lib.locks import advisory_lock
+from campaign.lib.outbox import BatchResult, MailStatus, render_mail, retry_delay, send_outbox_batch
 from campaign.models import ActionKind, ActionSource, Case
-from campaign.outbox import BatchResult, MailStatus, render_mail, retry_delay, send_outbox_batch
 
 from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason, private_storage
 
 log = logging.getLogger(__name__)
 
 IMAGE_LINK_SALT = "letters.family-image"
+# Approvals hold this lock shared (they run side by side); the recount holds it alone, so it never recounts
+# while an approval is half-way.
 LEDGER_LOCK = "letters:ledger"
 DAY = datetime.timedelta(days=1)
 
@@ -200,7 +203,7 @@ def approve_letters(letter_ids: Iterable[int], user) -> int:
     difference). Status and tallies change in one transaction, so a letter is counted exactly once."""
     now = timezone.now()
     with transaction.atomic():
-        _ledger_lock(shared=True)
+        advisory_lock(LEDGER_LOCK, shared=True)
         letters = _lock_pending(letter_ids, user)
         if not letters:
             return 0
@@ -226,22 +229,11 @@ def approve_letters(letter_ids: Iterable[int], user) -> int:
     return approved
 
 
-def _ledger_lock(shared: bool) -> None:
-    """Approvals hold this lock shared (they run side by side); the recount holds it alone, so it never
-    recounts while an approval is half-way. Lasts until the transaction ends. PostgreSQL only: SQLite (the
-    demo) has one writer at a time anyway."""
-    if connection.vendor != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(hashtext(%s))", [LEDGER_LOCK])
-
-
 def reconcile_letter_tallies() -> int:
     """Make the ledger's online letter and drawing tallies exactly the approved letters (nightly repair of
     drift, such as a letter deleted by hand). Returns how many tallies changed."""
     with transaction.atomic():
-        _ledger_lock(shared=False)
+        advisory_lock(LEDGER_LOCK)
         counts: dict[str, list[tuple[TallyKey, int]]] = {ActionKind.LETTER: [], ActionKind.DRAWING: []}
         rows = (
             Letter.objects.approved()

@@ -13,17 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from campaign.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib.pages import public_case
 from campaign.models import Case
-from campaign.views import public_case
 
 from . import services
 from .forms import LetterForm
-from .images import megabytes
-
-
-def _open_case(campaign: str, case: str) -> Case:
-    return public_case(campaign, case)
+from .images import megabytes, private_image_response
 
 
 def _initial() -> dict:
@@ -62,7 +58,7 @@ def _content_length(request: HttpRequest) -> int:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def write_letter(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
-    case_obj = _open_case(campaign, case)
+    case_obj = public_case(campaign, case)
     if not case_obj.is_open():
         messages.info(request, _("Letters for this case are closed. Thank you for your support."))
         return redirect(case_obj)
@@ -108,16 +104,3 @@ def family_image(request: HttpRequest, token: str) -> FileResponse:
     if letter is None:
         raise Http404(_("This link has expired or is not valid."))
     return private_image_response(letter)
-
-
-def private_image_response(letter) -> FileResponse:
-    """A letter's drawing, for a view that has checked who may see it."""
-    try:
-        file = letter.image.open("rb")
-    except OSError as exc:  # Lost from storage: say so plainly rather than fail.
-        raise Http404(_("This drawing is no longer available.")) from exc
-    response = FileResponse(file, content_type="image/jpeg")
-    response["Content-Disposition"] = f'inline; filename="drawing-{letter.pk}.jpg"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

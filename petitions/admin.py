@@ -1,8 +1,9 @@
 """Admin for signatures, paper imports and email rules.
 
 Who sees what (see docs/petitions.md): Moderators see nothing of petitions. Organizers see signatures
-(name, case, country, status; never the email address or network address), invalidate them, import paper
-sheets and download the lists for the authority. Email and network addresses are for superusers only.
+(name, case, country, status; never the email address or network address), invalidate them and import paper
+sheets (the lists for the authority are on the organizers' pages: organizers/views.py). Email and network
+addresses are for superusers only.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-
-from campaign.models import Case
+from django.views.generic import RedirectView
 
 from . import services
-from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm, SignatureListExportForm
+from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm
 from .models import EmailRule, OutcomeMailing, PaperImport, Signature
 
 PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
@@ -99,9 +99,10 @@ class SignatureAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.bulk_invalidate_view),
                 name="petitions_signature_bulk_invalidate",
             ),
+            # The lists moved to the organizers' pages; old bookmarks follow them.
             path(
                 "authority-lists/",
-                self.admin_site.admin_view(self.authority_lists_view),
+                self.admin_site.admin_view(RedirectView.as_view(pattern_name="organizers:authority-lists")),
                 name="petitions_signature_authority_lists",
             ),
             *super().get_urls(),
@@ -134,30 +135,6 @@ class SignatureAdmin(admin.ModelAdmin):
             "status_names": dict(Signature.Status.choices),
         }
         return TemplateResponse(request, "petitions/admin/bulk_invalidate.html", context)
-
-    def authority_lists_view(self, request: HttpRequest) -> HttpResponse:
-        """The printable pages, and the CSV or XLSX file prepared by a worker (followed on the export page)."""
-        if not request.user.has_perm("petitions.export_signatures"):
-            raise PermissionDenied
-        form = SignatureListExportForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            job = services.request_signature_list(
-                requested_by=request.user,
-                case=form.cleaned_data["case"],
-                country=form.cleaned_data["country"],
-                format=form.cleaned_data["format"],
-            )
-            return redirect("campaign-staff:export", pk=job.pk)
-        cases = Case.objects.select_related("campaign").order_by("campaign__opens_at", "display_order")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Signature lists for the authorities"),
-            "opts": self.model._meta,
-            "cases": cases,
-            "form": form,
-        }
-        status = 400 if form.errors else 200
-        return TemplateResponse(request, "petitions/admin/authority_lists.html", context, status=status)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = {

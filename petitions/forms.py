@@ -13,11 +13,10 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_countries import countries
 
-from campaign.abuse import HumanCheckFormMixin
 from campaign.forms import CountryChoiceField
-from campaign.models import Case, ExportJob
+from campaign.lib.abuse import HumanCheckFormMixin
+from campaign.models import Case
 
 from . import services
 from .models import OutcomeMailing, PaperImport
@@ -185,18 +184,6 @@ class BulkInvalidationForm(forms.Form):
             signed_from=data.get("signed_from"),
             signed_until=data.get("signed_until"),
         )
-
-
-def _country_or_all() -> list[tuple[str, str]]:
-    return [("", _("Every country")), *countries]
-
-
-class SignatureListExportForm(forms.Form):
-    """The organizers' request for a case's list of signatures as a file (admin: lists for the authority)."""
-
-    case = forms.ModelChoiceField(label=_("Case"), queryset=Case.objects.select_related("campaign"))
-    country = forms.ChoiceField(label=_("Country"), choices=_country_or_all, required=False)
-    format = forms.ChoiceField(choices=ExportJob.Format.choices, initial=ExportJob.Format.CSV)
 
 
 class OutcomeMailingForm(forms.ModelForm):

@@ -1,7 +1,7 @@
 """Petition signatures, the per-domain rules that normalise their email addresses, and paper imports.
 
 A `Signature` row is its own outbox (`OutboxFields`): the confirmation mail goes out from a periodic task,
-never from the web request. Counting goes through `campaign.ledger` (see `services.count_signatures`).
+never from the web request. Counting goes through `campaign.lib.ledger` (see `services.count_signatures`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from campaign.lib.outbox import OutboxFields
 from campaign.models import Case
-from campaign.outbox import OutboxFields
 
 
 class EmailRule(models.Model):
@@ -89,9 +89,6 @@ def normalise_email(email: str) -> str:
 
 
 class SignatureQuerySet(models.QuerySet):
-    def confirmed(self) -> SignatureQuerySet:
-        return self.filter(status=Signature.Status.CONFIRMED)
-
     def countable(self) -> SignatureQuerySet:
         """Confirmed and not flagged: what the ledger counts and the authority receives."""
         return self.filter(status=Signature.Status.CONFIRMED, flagged=False)
@@ -99,6 +96,14 @@ class SignatureQuerySet(models.QuerySet):
     def to_count(self) -> SignatureQuerySet:
         """Countable rows the rollup has not folded into the ledger yet."""
         return self.countable().filter(counted_at__isnull=True)
+
+    def for_authority(self, case: Case, country: str = "") -> SignatureQuerySet:
+        """What the authority receives: the countable signatures of `case` (of one country, or all) in the
+        order they came. Read names and countries only, never an email."""
+        signatures = self.countable().filter(case=case)
+        if country:
+            signatures = signatures.filter(country=country)
+        return signatures.order_by("pk")
 
 
 class Signature(OutboxFields):

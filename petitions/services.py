@@ -21,10 +21,9 @@ import hashlib
 import io
 import logging
 import re
-import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -41,10 +40,10 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from campaign import exports, ledger
-from campaign.ledger import TallyKey
-from campaign.models import ActionKind, Case, ExportJob
-from campaign.outbox import (
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
+from campaign.lib.locks import advisory_lock
+from campaign.lib.outbox import (
     BatchResult,
     MailStatus,
     mail_message,
@@ -52,6 +51,7 @@ from campaign.outbox import (
     render_mail_texts,
     send_outbox,
 )
+from campaign.models import ActionKind, Case
 
 from .models import OutcomeMail, OutcomeMailing, PaperCount, PaperImport, Signature, normalise_email
 
@@ -477,7 +477,7 @@ def count_signatures() -> int:
     counted = 0
     while True:
         with transaction.atomic():
-            if not ledger.try_lock(ROLLUP_LOCK):
+            if not advisory_lock(ROLLUP_LOCK, wait=False):
                 return counted
             rows = list(
                 Signature.objects.to_count()
@@ -523,21 +523,16 @@ def reconcile_signatures(wait_seconds: float = 300) -> int:
     Holds the rollup's lock (waiting up to `wait_seconds` for a running rollup), so nothing is counted
     while it recounts. Returns how many tally keys it changed.
     """
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with transaction.atomic():
-            if ledger.try_lock(ROLLUP_LOCK):
-                changed = 0
-                for source in Signature.Source.values:
-                    drift = ledger.replace_tallies(ActionKind.SIGNATURE, source, _recount(source).items())
-                    if drift:
-                        log.warning("Reconciled %s %s signature tallies that had drifted", drift, source)
-                    changed += drift
-                break
-        if time.monotonic() > deadline:
+    with transaction.atomic():
+        if not advisory_lock(ROLLUP_LOCK, wait=wait_seconds):
             log.error("Signature reconciliation skipped: the rollup lock stayed busy for %ss", wait_seconds)
             return 0
-        time.sleep(1)
+        changed = 0
+        for source in Signature.Source.values:
+            drift = ledger.replace_tallies(ActionKind.SIGNATURE, source, _recount(source).items())
+            if drift:
+                log.warning("Reconciled %s %s signature tallies that had drifted", drift, source)
+            changed += drift
     ledger.refresh_totals()
     return changed
 
@@ -881,32 +876,3 @@ def import_paper_signatures(paper_import: PaperImport, content: bytes) -> PaperI
         paper_import.save(update_fields=["accepted", "rejected", "report"])
     ledger.refresh_totals()
     return paper_import
-
-
-# --- The list for the authority --------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def request_signature_list(
-    *, requested_by: AbstractBaseUser, case: Case, country: str = "", format: str = ExportJob.Format.CSV
-) -> ExportJob:
-    """Ask a worker for the file of a case's signatures for the authority (one country, or all), as an export
-    job (petitions/exports.py); the organizer follows it on the export page. Enqueued after commit."""
-    from .exports import KIND
-
-    return exports.request_export(requested_by=requested_by, kind=KIND, format=format, case=case, country=country)
-
-
-def signatures_for_authority(case: Case, country: str = "") -> QuerySet[Signature]:
-    """Confirmed, unflagged signatures of a case (optionally of one country): names and countries only."""
-    signatures = Signature.objects.countable().filter(case=case)
-    if country:
-        signatures = signatures.filter(country=country)
-    return signatures.order_by("pk")
-
-
-def iter_signature_rows(case: Case, country: str = "") -> Iterable[tuple[str, str, str]]:
-    """(name, country code, country name) for the list handed to the authority; never an email."""
-    names = dict(countries)
-    for name, code in signatures_for_authority(case, country).values_list("name", "country").iterator(5000):
-        yield name, code, str(names.get(code, ""))

@@ -1,6 +1,7 @@
 """Petition pages, under /<language>/petitions/ (the sign URL is what benchmarks drive: keep it stable)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -12,5 +13,10 @@ urlpatterns = [
     path("no-more-news/<str:token>/", views.stop_news, name="stop_news"),
     path("<slug:campaign>/<slug:case>/sign/", views.sign, name="sign"),
     path("<slug:campaign>/<slug:case>/thanks/", views.thanks, name="thanks"),
-    path("<slug:campaign>/<slug:case>/signatures/", views.signature_list, name="signature_list"),
+    # The printable list for the authority moved to the organizers' pages; old bookmarks follow it.
+    path(
+        "<slug:campaign>/<slug:case>/signatures/",
+        RedirectView.as_view(pattern_name="organizers:signature-list", query_string=True),
+        name="signature_list",
+    ),
 ]

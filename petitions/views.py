@@ -1,31 +1,23 @@
-"""Supporters' petition pages (sign, check your inbox, confirm, "this was not me", new link) and the
-organizers' list of signatures for the authority. Thin: each view calls one service."""
+"""Supporters' petition pages: sign, check your inbox, confirm, "this was not me", a new link, no more news.
+Thin: each view calls one service."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
-from django_countries import countries
 
-from campaign import ledger
-from campaign.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib import ledger
+from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib.pages import case_by_id, public_case, render_case_page
 from campaign.models import Case
-from campaign.views import case_by_id, public_case, render_case_page
 
 from . import services
 from .forms import NewLinkForm, SignatureForm
 from .models import Signature
-
-
-def _public_case(campaign: str, case: str) -> Case:
-    return public_case(campaign, case)
 
 
 def render_panel(request: HttpRequest, case: Case) -> str:
@@ -46,7 +38,7 @@ def _too_many(request: HttpRequest, case: Case | None) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
-    case = _public_case(campaign, case)
+    case = public_case(campaign, case)
     if not case.is_open():
         # A POST to a closed petition stores nothing and says why.
         return _sign_page(request, case, None, status=403 if request.method == "POST" else 200)
@@ -89,7 +81,7 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
 
 
 def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
-    case = _public_case(campaign, case)
+    case = public_case(campaign, case)
     return render_case_page(request, case, "petitions/thanks.html", lambda: {"case": case, "campaign": case.campaign})
 
 
@@ -180,39 +172,3 @@ def new_link(request: HttpRequest) -> HttpResponse:
             # Whatever was found: the page never tells whether an address signed anything.
             return render(request, "petitions/new_link.html", {"sent": True})
     return render(request, "petitions/new_link.html", {"form": form}, status=400 if form.errors else 200)
-
-
-# --- Organizers: the list for the authority ---------------------------------------------------------------
-
-
-def _case_for_export(request: HttpRequest, campaign: str, case: str) -> tuple[Case, str]:
-    if not request.user.has_perm("petitions.export_signatures"):
-        raise PermissionDenied
-    case = get_object_or_404(Case.objects.select_related("campaign"), campaign__slug=campaign, slug=case)
-    country = request.GET.get("country", "").upper()
-    if country and country not in dict(countries):
-        country = ""
-    return case, country
-
-
-@staff_member_required
-def signature_list(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
-    """A printable page: the petition text, the authority, the total and every name with its country. (The
-    CSV and XLSX files are export jobs: petitions/exports.py, requested from the admin's authority lists.)
-
-    Streamed row by row (a case can have hundreds of thousands of names); every name is escaped.
-    """
-    case, country = _case_for_export(request, campaign, case)
-    total = services.signatures_for_authority(case, country).count()
-    context = {"case": case, "campaign": case.campaign, "total": total, "country": dict(countries).get(country, "")}
-    head, _, foot = render_to_string("petitions/signature_list.html", context, request=request).partition(
-        "<!-- rows -->"
-    )
-
-    def page():
-        yield head
-        for number, (name, _code, country_name) in enumerate(services.iter_signature_rows(case, country), start=1):
-            yield f"<tr><td>{number}</td><td>{escape(name)}</td><td>{escape(country_name)}</td></tr>\n"
-        yield foot
-
-    return StreamingHttpResponse(page(), content_type="text/html; charset=utf-8")

@@ -113,7 +113,7 @@ def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     from django.core.cache import cache
     from django.utils import translation
 
-    from campaign.cache import ProcessCache
+    from campaign.lib.cache import ProcessCache
 
     cache.clear()
     ProcessCache.forget_all()
@@ -187,7 +187,7 @@ def organizer_client(client, organizer):
 
 def form_started(seconds_ago: int = 60) -> str:
     """A form's signed "shown at" time, as if the visitor opened the page `seconds_ago` seconds ago."""
-    from campaign.abuse import sign_form_time
+    from campaign.lib.abuse import sign_form_time
 
     return sign_form_time(time.time() - seconds_ago)
 

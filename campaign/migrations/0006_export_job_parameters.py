@@ -3,8 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import campaign.models
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -32,6 +30,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="exportjob",
             name="kind",
-            field=models.CharField(choices=campaign.models.export_kinds, max_length=16, verbose_name="export"),
+            field=models.CharField(max_length=16, verbose_name="export"),
         ),
     ]

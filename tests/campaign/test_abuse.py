@@ -1,4 +1,4 @@
-"""campaign.abuse: honeypot, form time and shared rate limits."""
+"""campaign.lib.abuse: honeypot, form time and shared rate limits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django import forms
 from django.test import RequestFactory
 
-from campaign import abuse
+from campaign.lib import abuse
 
 
 class SampleForm(abuse.HumanCheckFormMixin, forms.Form):
@@ -83,7 +83,7 @@ def test_it_counts_in_the_embedded_default_cache_too(settings, tmp_path):
 def test_it_lets_people_through_when_the_cache_is_down(settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "campaign.cache.RedisCache",
+            "BACKEND": "campaign.lib.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2},
         }

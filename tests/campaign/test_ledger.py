@@ -1,12 +1,14 @@
-"""campaign.ledger: the one place counts go through."""
+"""campaign.lib.ledger: the one place counts go through."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from django.core.cache import cache as django_cache
 
-from campaign import ledger
+from campaign.lib import ledger
+from campaign.lib.locks import advisory_lock
 from campaign.models import ActionKind, ActionSource, Tally
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +63,8 @@ def test_it_counts_from_the_database_when_the_cache_is_down(case, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(ledger.cache, "get", broken)
-    monkeypatch.setattr(ledger.cache, "set", broken)
+    monkeypatch.setattr(django_cache, "get", broken)
+    monkeypatch.setattr(django_cache, "set", broken)
     assert ledger.case_total(case.pk) == 5
 
 
@@ -77,7 +79,7 @@ def test_it_lets_one_runner_hold_a_lock(transactional_db):
 
     def hold():
         with transaction.atomic():
-            results["first"] = ledger.try_lock("rollup")
+            results["first"] = advisory_lock("rollup", wait=False)
             holding.set()
             release.wait(10)
         connection.close()
@@ -86,9 +88,9 @@ def test_it_lets_one_runner_hold_a_lock(transactional_db):
     thread.start()
     holding.wait(10)
     with transaction.atomic():
-        results["second"] = ledger.try_lock("rollup")
+        results["second"] = advisory_lock("rollup", wait=False)
     release.set()
     thread.join()
     with transaction.atomic():
-        results["after"] = ledger.try_lock("rollup")
+        results["after"] = advisory_lock("rollup", wait=False)
     assert results == {"first": True, "second": False, "after": True}

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from campaign import ledger
+from campaign.lib import ledger
 from campaign.models import ActionKind, ActionSource, Campaign
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_it_fills_each_visitor_s_form_token_and_time_into_the_cached_forms(clien
     # Both supporters' forms carry a signed form time that the forms accept.
     times = hidden(second, "started")
     assert len(times) == 2
-    from campaign.abuse import HumanCheckFormMixin
+    from campaign.lib.abuse import HumanCheckFormMixin
 
     form = HumanCheckFormMixin(data={"started": times[0]})
     assert form.is_valid() and form.suspicion() == "too-fast"

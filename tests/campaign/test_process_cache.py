@@ -1,10 +1,10 @@
-"""campaign.cache.ProcessCache: the second-long layer, inside each process, over the shared cache."""
+"""campaign.lib.cache.ProcessCache: the second-long layer, inside each process, over the shared cache."""
 
 from __future__ import annotations
 
 import time
 
-from campaign.cache import ProcessCache
+from campaign.lib.cache import ProcessCache
 
 
 def test_it_keeps_a_value_for_its_seconds_then_loads_it_again():

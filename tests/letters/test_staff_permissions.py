@@ -43,7 +43,7 @@ def test_a_moderator_cannot_manage_family_contacts_digests_or_exports(moderator_
         reverse("admin:campaign_tally_changelist"),
     ):
         assert moderator_client.get(url).status_code == 403, url
-    assert moderator_client.get(reverse("campaign-staff:exports")).status_code in (302, 403)
+    assert moderator_client.get(reverse("organizers:exports")).status_code in (302, 403)
     assert not moderator.has_perm("campaign.export_totals")
     assert not moderator.has_perm("letters.delete_letter")
     assert moderator.has_perms(["letters.view_letter", "letters.change_letter", "letters.view_rejectionreason"])

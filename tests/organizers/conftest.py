@@ -1,4 +1,4 @@
-"""Ledger data for the organizers' tests, written the way the apps write it: through campaign.ledger."""
+"""Ledger data for the organizers' tests, written the way the apps write it: through campaign.lib.ledger."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from campaign import ledger
-from campaign.ledger import TallyKey
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
 
 
 @pytest.fixture

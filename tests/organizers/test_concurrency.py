@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from campaign import services
 from campaign.models import OfflineReport, Tally
+from organizers import offline_reports as services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,9 +46,9 @@ def test_two_simultaneous_corrections_of_one_revision(demo_campaign):
     assert Tally.objects.get(case=case, source="event").count == winner
 
 
-def test_every_periodic_task_of_the_organizers_exists(settings):
+def test_every_periodic_task_of_the_organizers_exists():
     from campaign.celery import app
 
     app.loader.import_default_modules()
     for name in ("delete-expired-exports", "reconcile-offline-reports"):
-        assert settings.CELERY_BEAT_SCHEDULE[name]["task"] in app.tasks
+        assert app.conf.beat_schedule[name]["task"] in app.tasks

@@ -9,8 +9,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaign import services
 from campaign.models import Tally
+from organizers import offline_reports as services
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaign import ledger, services
-from campaign.ledger import TallyKey
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
 from campaign.models import OfflineReport, Tally
+from organizers import offline_reports as services
 
 pytestmark = pytest.mark.django_db
 

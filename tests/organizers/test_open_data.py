@@ -6,9 +6,10 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaign import ledger, services
-from campaign.ledger import TallyKey
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
 from campaign.models import Campaign, Tally
+from organizers import offline_reports as services
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaign import services as campaign_services
 from campaign.models import Tally
 from letters import services as letters_services
 from letters.models import Letter, RejectionReason
+from organizers import offline_reports as campaign_services
 from petitions import services as petitions_services
 from petitions.models import PaperImport, Signature
 from tests.conftest import total_shown

@@ -1,6 +1,6 @@
 """After a mixed run of ledger writes, every place that shows totals agrees with the Tally rows.
 
-Signatures and letters are written the way their apps write them (campaign.ledger.add_to_tallies); offline
+Signatures and letters are written the way their apps write them (campaign.lib.ledger.add_to_tallies); offline
 reports go through their service, corrections included.
 """
 
@@ -15,8 +15,9 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaign import exports, services
 from campaign.models import ExportJob, Tally
+from organizers import offline_reports as services
+from organizers.exports import base as exports
 from tests.conftest import total_shown
 
 pytestmark = pytest.mark.django_db

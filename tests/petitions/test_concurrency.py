@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from campaign.lib.outbox import MailStatus
 from campaign.models import Tally
-from campaign.outbox import MailStatus
 from petitions import services, tasks
 from petitions.models import Signature
 from tests.conftest import run_in_threads, wait_until

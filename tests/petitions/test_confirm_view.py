@@ -6,7 +6,7 @@ import datetime
 
 from django.core import signing
 
-from campaign.outbox import MailStatus
+from campaign.lib.outbox import MailStatus
 from petitions import services
 from petitions.models import Signature
 

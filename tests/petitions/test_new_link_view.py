@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campaign.outbox import MailStatus
+from campaign.lib.outbox import MailStatus
 from petitions.models import Signature
 
 from .conftest import make_signature, url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from campaign.outbox import MailStatus
+from campaign.lib.outbox import MailStatus
 from petitions import services
 from petitions.models import OutcomeMail, OutcomeMailing, Signature
 from tests.conftest import Mailbox

@@ -6,8 +6,8 @@ import logging
 
 from django.utils import timezone
 
-from campaign import ledger
-from campaign.ledger import TallyKey
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
 from campaign.models import Tally
 from petitions import services, tasks
 

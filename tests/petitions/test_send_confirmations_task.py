@@ -6,7 +6,7 @@ import re
 
 from django.utils import timezone
 
-from campaign.outbox import MailStatus
+from campaign.lib.outbox import MailStatus
 from petitions import services, tasks
 from petitions.models import Signature
 from tests.conftest import Mailbox, wait_until
@@ -100,7 +100,7 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings)
     from django.urls import reverse
     from django.utils import translation
 
-    from campaign.outbox import render_mail_texts
+    from campaign.lib.outbox import render_mail_texts
 
     names = ["Zoë O'Brien", '<script>alert("x")</script> & co', "خالد درارني", "张伟", "Ana\u200f Lima"]
     signatures = [

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from campaign.outbox import MailStatus
+from campaign.lib.outbox import MailStatus
 from petitions.models import Signature
 
 from .conftest import form_data, make_signature, sign_url, url

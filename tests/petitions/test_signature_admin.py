@@ -109,7 +109,7 @@ def test_it_invalidates_selected_signatures_with_an_action(organizer_client, sig
 
 
 def test_it_clears_flags_so_pending_ones_get_their_mail_and_confirmed_ones_count(organizer_client, case):
-    from campaign.outbox import MailStatus
+    from campaign.lib.outbox import MailStatus
 
     pending = make_signature(case, email="fast@example.org", flagged=True, flag_rule="too-fast", mail_status="none")
     confirmed = make_signature(case, email="quick@example.org", flagged=True, flag_rule="too-fast")

@@ -11,17 +11,16 @@ import pytest
 from django.contrib.auth.models import Permission
 from openpyxl import load_workbook
 
-from campaign import exports
-from campaign import tasks as campaign_tasks
 from campaign.models import Case, ExportJob
+from organizers.exports import base as exports
+from organizers.exports.base import run_export_task
+from organizers.exports.signatures import SIGNATURES
 from petitions import services
-from petitions.exports import SIGNATURES
 from petitions.models import Signature
 from tests.conftest import wait_until
+from tests.petitions.conftest import make_signature
 
-from .conftest import make_signature
-
-LISTS_URL = "/admin/petitions/signature/authority-lists/"
+LISTS_URL = "/en/staff/authority-lists/"
 
 HOSTILE = [
     '=HYPERLINK("http://evil","x")',
@@ -69,7 +68,7 @@ def job_for(user, case: Case, format: str = "csv", country: str = "", language: 
 
 def run(job: ExportJob) -> ExportJob:
     """Through the Celery task's own function, in this process."""
-    campaign_tasks.run_export(job.pk)
+    run_export_task(job.pk)
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE, job.error
     return job

@@ -7,8 +7,7 @@ import pytest
 from django.utils.html import escape
 
 from petitions import services
-
-from .conftest import make_signature, url
+from tests.petitions.conftest import make_signature, url
 
 
 @pytest.fixture
@@ -27,12 +26,12 @@ def signed(case):
 
 
 def page_url(case, **query):
-    base = url("petitions:signature_list", campaign=case.campaign.slug, case=case.slug)
+    base = url("organizers:signature-list", campaign=case.campaign.slug, case=case.slug)
     return base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
 def test_it_prints_the_petition_text_total_and_escaped_names(organizer_client, case, signed):
-    response = organizer_client.get(url("petitions:signature_list", campaign=case.campaign.slug, case=case.slug))
+    response = organizer_client.get(url("organizers:signature-list", campaign=case.campaign.slug, case=case.slug))
     html = b"".join(response.streaming_content).decode()
     assert response.status_code == 200
     assert escape(case.ask) in html
@@ -52,3 +51,12 @@ def test_it_keeps_moderators_and_visitors_out(client, moderator_client, case, si
     assert moderator_client.get(page_url(case)).status_code == 403
     client.logout()
     assert client.get(page_url(case)).status_code == 302
+
+
+def test_the_old_addresses_of_the_lists_lead_to_them(organizer_client, case):
+    old_page = url("petitions:signature_list", campaign=case.campaign.slug, case=case.slug) + "?country=DZ"
+    response = organizer_client.get(old_page)
+    assert response.status_code == 302
+    assert response["Location"] == page_url(case, country="DZ")
+    response = organizer_client.get("/admin/petitions/signature/authority-lists/")
+    assert response.status_code == 302 and response["Location"] == "/en/staff/authority-lists/"

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_countries import countries
 
-from .models import ActionKind, Campaign, Tally
+from campaign.models import ActionKind, Campaign, Tally
 
 TOP_COUNTRIES = 10
 CHART_DAYS = 60

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from .cache import ProcessCache
-from .models import Tally
+from campaign.models import Tally
+
+from .cache import ProcessCache, cached, store
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,23 @@ TOTALS_CACHE_KEY = "ledger:totals:v1"
 
 
 class TallyKey(NamedTuple):
+    """Where one counted action goes in the ledger. Build it with `tally_key`, the one place that decides
+    which day an action counts on, so that every app's rollup, recount and correction agree."""
+
     case_id: int
     kind: str
     source: str
     country: str
     day: datetime.date
+
+
+def tally_key(
+    case_id: int, kind: str, source: str, country: str | None, when: datetime.datetime | datetime.date
+) -> TallyKey:
+    """The tally an action of `kind` from `source` and `country` counts in: the day is `when` (a confirmation,
+    an approval, an event) in TIME_ZONE. An unknown country is ""."""
+    day = timezone.localdate(when) if isinstance(when, datetime.datetime) else when
+    return TallyKey(case_id, str(kind), str(source), str(country or ""), day)
 
 
 def add_to_tallies(counts: Iterable[tuple[TallyKey, int]]) -> None:
@@ -96,47 +108,24 @@ def compute_totals() -> dict:
     }
 
 
-# Read by nearly every page: also kept a second in each process (campaign.cache.ProcessCache).
+# Read by nearly every page: also kept a second in each process (campaign.lib.cache.ProcessCache).
 _totals = ProcessCache(seconds=1.0)
 
 
 def refresh_totals() -> dict:
     """Recompute the totals and put them in the cache. Called by the tasks that fold new actions in."""
     data = compute_totals()
-    try:
-        cache.set(TOTALS_CACHE_KEY, data, settings.TOTALS_CACHE_SECONDS)
-    except Exception:  # The cache is a speed-up: pages still get the right numbers without it.
-        log.exception("Could not store the totals in the cache")
+    store(TOTALS_CACHE_KEY, data, settings.TOTALS_CACHE_SECONDS)
     _totals.forget()
     return data
 
 
 def totals() -> dict:
     """The cached totals, at most TOTALS_CACHE_SECONDS (and a second) old: what pages and the public JSON show."""
-    return _totals.get(TOTALS_CACHE_KEY, _shared_totals)
-
-
-def _shared_totals() -> dict:
-    try:
-        data = cache.get(TOTALS_CACHE_KEY)
-    except Exception:
-        log.exception("Could not read the totals from the cache")
-        return compute_totals()
-    return data if data is not None else refresh_totals()
+    return _totals.get(
+        TOTALS_CACHE_KEY, lambda: cached(TOTALS_CACHE_KEY, compute_totals, settings.TOTALS_CACHE_SECONDS)
+    )
 
 
 def case_total(case_id: int) -> int:
     return totals()["cases"].get(case_id, {}).get("total", 0)
-
-
-def try_lock(name: str) -> bool:
-    """Take a lock that lasts until the current transaction ends, or return False if another runner holds it.
-
-    Call inside `transaction.atomic()`. On PostgreSQL it is an advisory lock; SQLite (the demo) lets one
-    writer at a time anyway.
-    """
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [name])
-        return bool(cursor.fetchone()[0])

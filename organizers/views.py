@@ -1,8 +1,9 @@
-"""Organizers' pages: the dashboard of totals and the exports.
+"""Organizers' pages: the dashboard of totals, the exports, and the lists of signatures for the authority.
 
 Everything here needs the permission `campaign.export_totals` (the Organizers group): an anonymous visitor is
 sent to the login page, anyone else without it gets a 403. Exports are seen and downloaded by whoever holds
-that permission, which is the requester and the other organizers.
+that permission and the one of the export's kind (the signatures: `petitions.export_signatures`), which is the
+requester and the other organizers.
 """
 
 from __future__ import annotations
@@ -13,20 +14,27 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_countries import countries
 
-from . import dashboard, exports
-from .forms import ExportRequestForm
-from .models import Campaign, ExportJob
+from campaign.models import Campaign, Case, ExportJob
+from petitions.models import Signature
+
+from . import dashboard
+from .exports import base as exports
+from .exports.signatures import request_signature_list
+from .forms import ExportRequestForm, SignatureListExportForm
 
 EXPORT_PERMISSION = "campaign.export_totals"
+SIGNATURES_PERMISSION = "petitions.export_signatures"
 
 
 def organizers_only(view: Callable) -> Callable:
@@ -54,12 +62,13 @@ def _status(job: ExportJob) -> dict:
     ready = job.status == ExportJob.Status.DONE
     return {
         "id": job.pk,
+        "label": exports.label(job.kind),
         "status": job.status,
         "status_label": job.get_status_display(),
         "done": job.progress_done,
         "total": job.progress_total,
         "percent": job.percent,
-        "download_url": reverse("campaign-staff:export-download", args=[job.pk]) if ready else None,
+        "download_url": reverse("organizers:export-download", args=[job.pk]) if ready else None,
         "expires_at": job.expires_at.isoformat() if ready else None,
         "error": _("The export failed. Start it again; if it fails again, tell an administrator.")
         if job.status == ExportJob.Status.FAILED
@@ -79,7 +88,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         context.update(dashboard.summary(campaign))
         for row in context["rows"]:
             url = settings.SITE_URL + reverse(
-                "campaign-embed:widget", kwargs={"campaign": campaign.slug, "case": row["case"].slug}
+                "organizers:widget", kwargs={"campaign": campaign.slug, "case": row["case"].slug}
             )
             row["embed_url"] = url
             row["embed_snippet"] = format_html(
@@ -97,13 +106,13 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
                 # Not the hashed name static() gives: partners' pages keep the address across releases.
                 settings.SITE_URL + settings.STATIC_URL + "js/plume-embed.js",
             )
-    return render(request, "campaign/staff/dashboard.html", context)
+    return render(request, "organizers/dashboard.html", context)
 
 
 @organizers_only
 @require_http_methods(["GET", "POST"])
 def export_list(request: HttpRequest) -> HttpResponse:
-    form = ExportRequestForm(request.POST or None)
+    form = ExportRequestForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         job = exports.request_export(
             requested_by=request.user,
@@ -111,13 +120,17 @@ def export_list(request: HttpRequest) -> HttpResponse:
             format=form.cleaned_data["format"],
             campaign=form.cleaned_data["campaign"],
         )
-        return redirect("campaign-staff:export", pk=job.pk)
-    jobs = ExportJob.objects.select_related("requested_by", "campaign", "case").exclude(
-        kind__in=exports.hidden_kinds(request.user)
-    )[:20]
+        return redirect("organizers:export", pk=job.pk)
+    jobs = list(
+        ExportJob.objects.select_related("requested_by", "campaign", "case").exclude(
+            kind__in=exports.hidden_kinds(request.user)
+        )[:20]
+    )
+    for job in jobs:
+        job.label = exports.label(job.kind)
     return render(
         request,
-        "campaign/staff/exports.html",
+        "organizers/exports.html",
         {"form": form, "jobs": jobs, "keep_hours": settings.EXPORT_FILES_KEEP_HOURS},
     )
 
@@ -125,7 +138,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
 @organizers_only
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
-    return render(request, "campaign/staff/export_job.html", {"job": job, "state": _status(job)})
+    return render(request, "organizers/export_job.html", {"job": job, "state": _status(job)})
 
 
 @organizers_only
@@ -139,7 +152,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     path = exports.export_path(job) if job.status == ExportJob.Status.DONE else None
     if path is None:
         if job.status == ExportJob.Status.EXPIRED:
-            return render(request, "campaign/staff/export_job.html", {"job": job, "state": _status(job)}, status=410)
+            return render(request, "organizers/export_job.html", {"job": job, "state": _status(job)}, status=410)
         raise Http404(_("This export has no file."))
     content_type = {
         ExportJob.Format.CSV: "text/csv; charset=utf-8",
@@ -148,3 +161,60 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(path.open("rb"), as_attachment=True, filename=job.download_name, content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- The lists of signatures for the authority ------------------------------------------------------------
+
+
+def _may_export_signatures(request: HttpRequest) -> None:
+    if not request.user.has_perm(SIGNATURES_PERMISSION):
+        raise PermissionDenied
+
+
+@organizers_only
+@require_http_methods(["GET", "POST"])
+def authority_lists(request: HttpRequest) -> HttpResponse:
+    """The printable page of each case, and the CSV or XLSX file prepared by a worker (followed on the export
+    page)."""
+    _may_export_signatures(request)
+    form = SignatureListExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        job = request_signature_list(
+            requested_by=request.user,
+            case=form.cleaned_data["case"],
+            country=form.cleaned_data["country"],
+            format=form.cleaned_data["format"],
+        )
+        return redirect("organizers:export", pk=job.pk)
+    cases = Case.objects.select_related("campaign").order_by("campaign__opens_at", "display_order")
+    status = 400 if form.errors else 200
+    return render(request, "organizers/authority_lists.html", {"cases": cases, "form": form}, status=status)
+
+
+@organizers_only
+def signature_list(request: HttpRequest, campaign: str, case: str) -> StreamingHttpResponse:
+    """A printable page: the petition text, the authority, the total and every name with its country (the
+    files are export jobs: organizers/exports/signatures.py).
+
+    Streamed row by row (a case can have hundreds of thousands of names); every name is escaped.
+    """
+    _may_export_signatures(request)
+    case = get_object_or_404(Case.objects.select_related("campaign"), campaign__slug=campaign, slug=case)
+    country = request.GET.get("country", "").upper()
+    names = dict(countries)
+    if country not in names:
+        country = ""
+    signatures = Signature.objects.for_authority(case, country)
+    context = {"case": case, "campaign": case.campaign, "total": signatures.count(), "country": names.get(country, "")}
+    head, _rows, foot = render_to_string("organizers/signature_list.html", context, request=request).partition(
+        "<!-- rows -->"
+    )
+
+    def page():
+        yield head
+        rows = signatures.values_list("name", "country").iterator(5000)
+        for number, (name, code) in enumerate(rows, start=1):
+            yield f"<tr><td>{number}</td><td>{escape(name)}</td><td>{escape(names.get(code, ''))}</td></tr>\n"
+        yield foot
+
+    return StreamingHttpResponse(page(), content_type="text/html; charset=utf-8")

@@ -1,4 +1,4 @@
-"""Organizers' workflows on the ledger: offline reports and their nightly reconciliation.
+"""Offline reports: actions counted at events and on paper that organizers enter, and their nightly recount.
 
 Views, the admin, tasks and commands all call these functions; none of them writes `OfflineReport` or the
 "event" tallies any other way.
@@ -11,35 +11,25 @@ from collections import Counter
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import ledger
-from .ledger import TallyKey
-from .models import ActionKind, ActionSource, Case, OfflineReport
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey, tally_key
+from campaign.lib.locks import advisory_lock
+from campaign.models import ActionKind, ActionSource, Case, OfflineReport
 
 # The one lock held by everything that writes the "event" tallies: reports, corrections, reconciliation.
+# Without it, the nightly reconciliation could count the reports, then see the tally of a report committed in
+# between, and take it out again.
 EVENT_TALLIES_LOCK = "ledger:event-tallies"
-
-
-def _lock_event_tallies() -> None:
-    """Wait for the event tallies' lock (until the transaction ends).
-
-    Without it, the nightly reconciliation could count the reports, then see the tally of a report
-    committed in between, and take it out again.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [EVENT_TALLIES_LOCK])
-
-
 EVENT = ActionSource.EVENT.value
 
 
 def _key(report: OfflineReport) -> TallyKey:
-    return TallyKey(report.case_id, str(report.kind), EVENT, report.country.code or "", report.day)
+    return tally_key(report.case_id, report.kind, EVENT, report.country.code, report.day)
 
 
 def validate_offline_report(case: Case, kind: str, day: datetime.date, count: int) -> None:
@@ -71,7 +61,7 @@ def record_offline_report(
     Raises ValidationError (with a message for the organizer) on impossible values.
     """
     validate_offline_report(case, kind, day, count)
-    _lock_event_tallies()
+    advisory_lock(EVENT_TALLIES_LOCK)
     report = OfflineReport.objects.create(
         case=case,
         kind=kind,
@@ -107,7 +97,7 @@ def correct_offline_report(
     the organizer was looking at an outdated page.
     """
     validate_offline_report(case, kind, day, count)
-    _lock_event_tallies()
+    advisory_lock(EVENT_TALLIES_LOCK)
     old = OfflineReport.objects.select_for_update().filter(pk=report_id).first()
     if old is None or not old.is_current:
         raise ValidationError(_("This report was corrected meanwhile: open its latest revision and try again."))
@@ -134,15 +124,15 @@ def reconcile_offline_reports() -> int | None:
 
     Returns how many tallies changed, or None when another run holds the lock.
     """
-    if not ledger.try_lock("reconcile:offline-reports"):
+    if not advisory_lock("reconcile:offline-reports", wait=False):
         return None
-    _lock_event_tallies()
+    advisory_lock(EVENT_TALLIES_LOCK)
     counts: dict[str, Counter[TallyKey]] = {kind: Counter() for kind in ActionKind.values}
     rows = (
         OfflineReport.objects.current().values("case_id", "kind", "country", "day").annotate(n=Sum("count")).order_by()
     )
     for row in rows:
-        key = TallyKey(row["case_id"], row["kind"], EVENT, row["country"] or "", row["day"])
+        key = tally_key(row["case_id"], row["kind"], EVENT, row["country"], row["day"])
         counts[row["kind"]][key] += row["n"]
     changed = sum(ledger.replace_tallies(kind, EVENT, counts[kind].items()) for kind in counts)
     if changed:

@@ -1,6 +1,6 @@
-"""The list of a petition's signatures for the authority, as an export job (campaign.exports' registry).
+"""The list of a petition's signatures for the authority, as an export job (organizers/exports/base.py).
 
-Registered in PetitionsConfig.ready(). Name and country (its name in the requester's language), nothing
+Registered in OrganizersConfig.ready(). Name and country (its name in the requester's language), nothing
 else: never an email address. Every cell is neutralised against spreadsheet formulas. As CSV on PostgreSQL
 the rows are written by COPY, neutralised in SQL; as XLSX (or CSV elsewhere) they come from a server-side
 cursor through Python. Both give the same rows (tests/petitions/test_signature_list_export.py).
@@ -12,17 +12,19 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from django.db.models import Case, F, Func, IntegerField, JSONField, QuerySet, TextField, Value, When
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Case as Choose
+from django.db.models import F, Func, IntegerField, JSONField, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
 
-from campaign.exports import CHUNK_SIZE, FORMULA_STARTS, Exporter, copy_to_csv, neutralise
-from campaign.models import ExportJob
+from campaign.models import Case, ExportJob
+from petitions.models import Signature
 
-from .models import Signature
-from .services import signatures_for_authority
+from .base import CHUNK_SIZE, FORMULA_STARTS, Exporter, copy_to_csv, neutralise, request_export
 
 KIND = "signatures"
 # The code points of the characters that start a formula (each one character long).
@@ -30,7 +32,7 @@ FORMULA_CODES = [ord(start) for start in FORMULA_STARTS]
 
 
 def _signatures(job: ExportJob) -> QuerySet[Signature]:
-    return signatures_for_authority(job.case, job.country)
+    return Signature.objects.for_authority(job.case, job.country)
 
 
 def _country_names() -> dict[str, str]:
@@ -53,7 +55,7 @@ def signature_rows(job: ExportJob) -> Iterator[list]:
 def copy_signatures_csv(job: ExportJob, path: Path, every: int) -> int:
     """The same rows as `signature_rows`, written by PostgreSQL's COPY.
 
-    The neutralisation is `campaign.exports.neutralise` written in SQL (the same FORMULA_STARTS, compared by
+    The neutralisation is `organizers.exports.base.neutralise` written in SQL (the same FORMULA_STARTS, compared by
     code point: ascii() gives the first character's in a UTF8 database, the first byte in a single-byte one,
     and costs less per row than taking a one-letter substring); country names are a JSON object prepared
     here and looked up per row with ->> (a binary search, no join and so no re-sorting). The query is the
@@ -63,7 +65,7 @@ def copy_signatures_csv(job: ExportJob, path: Path, every: int) -> int:
         _signatures(job)
         .annotate(first=Func(F("name"), function="ASCII", output_field=IntegerField()))
         .annotate(
-            cell_name=Case(
+            cell_name=Choose(
                 When(first__in=FORMULA_CODES, then=Concat(Value("'"), "name", output_field=TextField())),
                 default=F("name"),
                 output_field=TextField(),
@@ -100,3 +102,12 @@ SIGNATURES = Exporter(
     copy_csv=copy_signatures_csv,
     needs_case=True,
 )
+
+
+@transaction.atomic
+def request_signature_list(
+    *, requested_by: AbstractBaseUser, case: Case, country: str = "", format: str = ExportJob.Format.CSV
+) -> ExportJob:
+    """Ask a worker for the file of a case's signatures for the authority (one country, or all); the organizer
+    follows it on the export page. Enqueued after commit."""
+    return request_export(requested_by=requested_by, kind=KIND, format=format, case=case, country=country)

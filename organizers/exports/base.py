@@ -1,11 +1,11 @@
-"""Exports of the ledger's totals as CSV and XLSX, written by a worker to a private file; other apps
-register their own exports here (`register_exporter`: the petition's list of signatures).
+"""How every export is made: one registry of kinds, the job a worker runs, the writers, COPY, expiry.
 
-`request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
-streams the rows from a server-side cursor (or, for the big CSV files, from PostgreSQL's COPY) straight into
-the file (memory stays flat however many rows there are) and writes its progress on the job row, which the
-export page polls. `delete_expired_exports` removes the files when they expire. Every text cell is
-neutralised against spreadsheet formulas.
+Each kind of export is an `Exporter` registered with `register_exporter` (organizers/exports/totals.py,
+signatures.py; OrganizersConfig.ready registers them). `request_export` creates an `ExportJob` and enqueues
+it after commit; the task calls `run_export`, which streams the rows from a server-side cursor (or, for the
+big CSV files, from PostgreSQL's COPY) straight into the file (memory stays flat however many rows there are)
+and writes its progress on the job row, which the export page polls. `delete_expired_exports` removes the
+files when they expire. Every text cell is neutralised against spreadsheet formulas.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import json
 import logging
 import secrets
 import threading
@@ -22,16 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, connections, transaction
-from django.db.models import QuerySet, Sum
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
-from django_countries import countries
 from openpyxl import Workbook
 
-from .models import ActionKind, ActionSource, Campaign, Case, ExportJob, Tally
+from campaign.models import Campaign, Case, ExportJob
 
 log = logging.getLogger(__name__)
 
@@ -60,133 +57,18 @@ def export_path(job: ExportJob) -> Path | None:
     return path if path.parent == root and path.is_file() else None
 
 
-# --- What each export contains ------------------------------------------------------------------------------
-
-
-class _Labels:
-    """Names shown in the cells, looked up once per export rather than once per row."""
-
-    def __init__(self) -> None:
-        # Evaluated now, in the requester's language: spreadsheets take plain strings, not lazy ones.
-        self.kinds = {value: str(label) for value, label in ActionKind.choices}
-        self.sources = {value: str(label) for value, label in ActionSource.choices}
-        self.cases = {c.pk: c for c in Case.objects.select_related("campaign")}
-        self._countries: dict[str, str] = {}
-
-    def country(self, code: str) -> str:
-        if code not in self._countries:
-            self._countries[code] = str(countries.name(code)) if code else _("Unknown")
-        return self._countries[code]
-
-    def case(self, case_id: int) -> tuple[str, str]:
-        case = self.cases.get(case_id)
-        return (str(case.campaign.name), case.name) if case else ("", str(case_id))
-
-
-@dataclass(frozen=True)
-class ExportSpec:
-    sheet_title: Callable[[], str]
-    header: Callable[[], list[str]]
-    queryset: Callable[[ExportJob], QuerySet]
-    row: Callable[[_Labels, tuple], list]
-
-
-def _tallies(job: ExportJob) -> QuerySet:
-    qs = Tally.objects.all()
-    if job.campaign_id:
-        qs = qs.filter(case__campaign_id=job.campaign_id)
-    return qs
-
-
-def _by_day_row(labels: _Labels, r: tuple) -> list:
-    case_id, kind, source, country, day, count = r
-    return [
-        *labels.case(case_id),
-        labels.kinds.get(kind, kind),
-        labels.sources.get(source, source),
-        country,
-        labels.country(country),
-        day,
-        count,
-    ]
-
-
-def _by_case_row(labels: _Labels, r: tuple) -> list:
-    case_id, kind, count = r
-    return [*labels.case(case_id), labels.kinds.get(kind, kind), count]
-
-
-def _by_country_row(labels: _Labels, r: tuple) -> list:
-    country, kind, count = r
-    return [country, labels.country(country), labels.kinds.get(kind, kind), count]
-
-
-EXPORTS: dict[str, ExportSpec] = {
-    ExportJob.Kind.BY_DAY: ExportSpec(
-        sheet_title=lambda: _("Totals by day"),
-        header=lambda: [
-            _("Campaign"),
-            _("Case"),
-            _("Kind of action"),
-            _("Source"),
-            _("Country code"),
-            _("Country"),
-            _("Day"),
-            _("Count"),
-        ],
-        # The ledger's own grain: one row per tally, straight from the table.
-        queryset=lambda job: (
-            _tallies(job)
-            .filter(count__gt=0)
-            .order_by("day", "case_id", "kind", "source", "country")
-            .values_list("case_id", "kind", "source", "country", "day", "count")
-        ),
-        row=_by_day_row,
-    ),
-    ExportJob.Kind.BY_CASE: ExportSpec(
-        sheet_title=lambda: _("Per case"),
-        header=lambda: [_("Campaign"), _("Case"), _("Kind of action"), _("Count")],
-        queryset=lambda job: (
-            _tallies(job)
-            .values("case_id", "kind")
-            .annotate(n=Sum("count"))
-            .filter(n__gt=0)
-            .order_by("case__campaign_id", "case__display_order", "case_id", "kind")
-            .values_list("case_id", "kind", "n")
-        ),
-        row=_by_case_row,
-    ),
-    ExportJob.Kind.BY_COUNTRY: ExportSpec(
-        sheet_title=lambda: _("Per country"),
-        header=lambda: [_("Country code"), _("Country"), _("Kind of action"), _("Count")],
-        queryset=lambda job: (
-            _tallies(job)
-            .values("country", "kind")
-            .annotate(n=Sum("count"))
-            .filter(n__gt=0)
-            .order_by("country", "kind")
-            .values_list("country", "kind", "n")
-        ),
-        row=_by_country_row,
-    ),
-}
-
-
-# --- Exports that other apps register -----------------------------------------------------------------------
-# Apps that hang off a case (petitions) add their own exports here from their AppConfig.ready(): campaign never
-# imports them, they import campaign. The job row carries the parameters (case, country); run_export and the
-# export pages (campaign/staff_views.py) handle a registered export like the totals ones.
+# --- The registry of kinds ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Exporter:
-    """An export kind registered by another app.
+    """One kind of export.
 
     `rows(job)` yields the header, then every row, each cell already neutralised (used for XLSX, and for
     CSV when `copy_csv` is None or the database is not PostgreSQL); `copy_csv(job, path, every)` writes the
     same rows as CSV through `copy_to_csv` (which records the progress) and returns how many it wrote;
     `count(job)` is the number of rows, for the progress bar. Only people with `permission` may request,
-    follow or download it.
+    follow or download it. A kind that `needs_case` is requested for one case (and maybe one country).
     """
 
     kind: str
@@ -204,28 +86,33 @@ EXPORTERS: dict[str, Exporter] = {}
 
 
 def register_exporter(exporter: Exporter) -> None:
-    """Call from an AppConfig.ready(). A kind is registered once; the totals' own kinds cannot be taken."""
-    if exporter.kind in EXPORTS or exporter.kind in EXPORTERS:
+    """Call from an AppConfig.ready(). A kind is registered once."""
+    if exporter.kind in EXPORTERS:
         raise ValueError(f"export kind {exporter.kind!r} is already registered")
     if len(exporter.kind) > ExportJob._meta.get_field("kind").max_length:
         raise ValueError(f"export kind {exporter.kind!r} is too long")
     EXPORTERS[exporter.kind] = exporter
 
 
-def kind_choices() -> list[tuple[str, Any]]:
-    """Every kind of export: the totals' ones and the registered ones (ExportJob.kind's choices)."""
-    return [*ExportJob.Kind.choices, *((e.kind, e.label) for e in EXPORTERS.values())]
+def label(kind: str) -> str:
+    """What an export of this kind is called, in the active language."""
+    exporter = EXPORTERS.get(kind)
+    return str(exporter.label) if exporter is not None else kind
+
+
+def kinds_for(user: AbstractBaseUser, *, needs_case: bool = False) -> list[tuple[str, str]]:
+    """The kinds this user may request (those for a whole campaign, or those for one case), as choices."""
+    return [(e.kind, e.label) for e in EXPORTERS.values() if e.needs_case == needs_case and user.has_perm(e.permission)]
 
 
 def may_see(user: AbstractBaseUser, job: ExportJob) -> bool:
-    """Whether the user may follow and download this job, beyond the organizers' permission to export totals
-    that every export page checks (campaign/staff_views.py): a registered kind asks for its own permission."""
+    """Whether the user may follow and download this job: each kind asks for its own permission."""
     exporter = EXPORTERS.get(job.kind)
-    return exporter is None or user.has_perm(exporter.permission)
+    return exporter is not None and user.has_perm(exporter.permission)
 
 
 def hidden_kinds(user: AbstractBaseUser) -> list[str]:
-    """The registered kinds this user may not see, to leave out of the list of recent exports."""
+    """The kinds this user may not see, to leave out of the list of recent exports."""
     return [kind for kind, exporter in EXPORTERS.items() if not user.has_perm(exporter.permission)]
 
 
@@ -284,21 +171,13 @@ WRITERS = {ExportJob.Format.CSV: _CsvWriter, ExportJob.Format.XLSX: _XlsxWriter}
 
 def iter_export_rows(job: ExportJob) -> Iterator[list]:
     """The header, then every row of the export, neutralised. Rows come from a server-side cursor."""
-    if job.kind in EXPORTERS:
-        yield from EXPORTERS[job.kind].rows(job)
-        return
-    spec = EXPORTS[job.kind]
-    labels = _Labels()
-    yield [neutralise(v) for v in spec.header()]
-    for r in spec.queryset(job).iterator(chunk_size=CHUNK_SIZE):
-        yield [neutralise(v) for v in spec.row(labels, r)]
+    return EXPORTERS[job.kind].rows(job)
 
 
 def _write_rows(job: ExportJob, path: Path, every: int) -> int:
     """Write the export row by row through Python (XLSX, summaries, and CSV off PostgreSQL)."""
     done = 0
-    sheet_title = EXPORTERS[job.kind].sheet_title if job.kind in EXPORTERS else EXPORTS[job.kind].sheet_title
-    writer = WRITERS[job.format](path, sheet_title())
+    writer = WRITERS[job.format](path, EXPORTERS[job.kind].sheet_title())
     try:
         rows = iter_export_rows(job)
         writer.write(next(rows))
@@ -327,39 +206,9 @@ def can_copy() -> bool:
         return hasattr(cursor.cursor, "copy_expert")  # psycopg2's API
 
 
-def _can_copy(job: ExportJob) -> bool:
-    return job.kind == ExportJob.Kind.BY_DAY and job.format == ExportJob.Format.CSV and can_copy()
-
-
 def count_rows(job: ExportJob) -> int:
     """How many rows the job's export has (the progress bar's total)."""
-    exporter = EXPORTERS.get(job.kind)
-    return exporter.count(job) if exporter is not None else EXPORTS[job.kind].queryset(job).count()
-
-
-def _copy_by_day_csv(job: ExportJob, path: Path, every: int) -> int:
-    labels = _Labels()
-    campaigns = {str(pk): neutralise(labels.case(pk)[0]) for pk in labels.cases}
-    cases = {str(pk): neutralise(labels.case(pk)[1]) for pk in labels.cases}
-    kinds = {k: neutralise(v) for k, v in labels.kinds.items()}
-    sources = {k: neutralise(v) for k, v in labels.sources.items()}
-    names = {"": neutralise(labels.country(""))} | {code: neutralise(str(name)) for code, name in countries}
-    # The tallies come from the Python path's own queryset (same filter, same order) and are sorted while
-    # their rows are narrow; only then does each row get its labels, looked up in jsonb objects passed as
-    # parameters (->> is a binary search). Joining the labels instead would keep no order, and sorting the
-    # rows with their labels costs twice as much. The outer ORDER BY is the subquery's: PostgreSQL sorts
-    # once, and the order of the file does not depend on the plan.
-    tallies, tallies_params = EXPORTS[job.kind].queryset(job).query.sql_with_params()
-    query = f"""
-        SELECT COALESCE(%s::jsonb ->> t.case_id::text, ''), COALESCE(%s::jsonb ->> t.case_id::text, t.case_id::text),
-               COALESCE(%s::jsonb ->> t.kind, t.kind), COALESCE(%s::jsonb ->> t.source, t.source),
-               t.country, COALESCE(%s::jsonb ->> t.country, t.country), t.day, t.count
-        FROM ({tallies}) t
-        ORDER BY t.day, t.case_id, t.kind, t.source, t.country
-    """  # noqa: S608
-    params = [*(json.dumps(mapping) for mapping in (campaigns, cases, kinds, sources, names)), *tallies_params]
-    header = [neutralise(v) for v in EXPORTS[job.kind].header()]
-    return copy_to_csv(job, path, every, query, params, header)
+    return EXPORTERS[job.kind].count(job)
 
 
 # How often the progress of a COPY is read and written on the job row.
@@ -465,12 +314,10 @@ def request_export(
     """Create an export job and hand it to a worker once the job row is committed. `case` and `country` are
     for registered kinds that take them (a petition's signatures)."""
     exporter = EXPORTERS.get(kind)
-    if kind not in EXPORTS and exporter is None:
+    if exporter is None:
         raise ValueError(f"unknown export kind {kind!r}")
-    if exporter is not None and (format not in exporter.formats or (exporter.needs_case and case is None)):
+    if format not in exporter.formats or (exporter.needs_case and case is None):
         raise ValueError(f"export {kind!r} cannot be made as {format!r} without its parameters")
-    from .tasks import run_export as run_export_task
-
     job = ExportJob.objects.create(
         requested_by=requested_by,
         kind=kind,
@@ -482,6 +329,13 @@ def request_export(
     )
     run_export_task.delay_on_commit(job.pk)
     return job
+
+
+@shared_task(name="organizers.exports.run_export", ignore_result=True)
+def run_export_task(job_id: int) -> None:
+    """Write an export's file (enqueued by request_export after commit; organizers/tasks.py imports it for the
+    worker)."""
+    run_export(job_id)
 
 
 def run_export(job_id: int) -> ExportJob | None:
@@ -503,11 +357,8 @@ def run_export(job_id: int) -> ExportJob | None:
     done = total = 0
     try:
         with translation.override(job.language):
-            exporter = EXPORTERS.get(job.kind)
-            if exporter is not None:
-                copy = exporter.copy_csv if job.format == ExportJob.Format.CSV and can_copy() else None
-            else:
-                copy = _copy_by_day_csv if _can_copy(job) else None
+            exporter = EXPORTERS[job.kind]
+            copy = exporter.copy_csv if job.format == ExportJob.Format.CSV and can_copy() else None
             if copy is not None:
                 # Through copy_to_csv, which counts the rows on another thread while the COPY runs.
                 done = copy(job, partial, every)

@@ -5,11 +5,8 @@ No personal data in either: only counts per case, kind of action and country, fr
 
 from __future__ import annotations
 
-import logging
-
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -17,12 +14,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from . import ledger
-from .abuse import RateLimit, client_ip, hit_rate_limit
-from .models import ActionKind, Case, Tally
-from .views import public_case
-
-log = logging.getLogger(__name__)
+from campaign.lib import ledger
+from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib.cache import cached
+from campaign.lib.pages import public_case
+from campaign.models import ActionKind, Case, Tally
 
 OPEN_DATA_CACHE_KEY = "opendata:totals:v1"
 OPEN_DATA_VERSION = 1
@@ -81,18 +77,7 @@ def compute_open_data() -> dict:
 
 def open_data() -> dict:
     """The open data, cached as long as the ledger's totals (TOTALS_CACHE_SECONDS)."""
-    try:
-        data = cache.get(OPEN_DATA_CACHE_KEY)
-    except Exception:
-        log.exception("Could not read the open data from the cache")
-        data = None
-    if data is None:
-        data = compute_open_data()
-        try:
-            cache.set(OPEN_DATA_CACHE_KEY, data, settings.TOTALS_CACHE_SECONDS)
-        except Exception:
-            log.exception("Could not store the open data in the cache")
-    return data
+    return cached(OPEN_DATA_CACHE_KEY, compute_open_data, settings.TOTALS_CACHE_SECONDS)
 
 
 def _cors(response: HttpResponse) -> HttpResponse:
@@ -128,7 +113,7 @@ def widget(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     case_obj = public_case(campaign, case)  # from the cache: partner sites' visitors never reach the database
     response = render(
         request,
-        "campaign/widget.html",
+        "organizers/widget.html",
         {
             "case": case_obj,
             "total": ledger.case_total(case_obj.pk),

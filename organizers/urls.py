@@ -1,0 +1,21 @@
+"""Organizers' pages under /<language>/staff/, the counter partner sites embed under /<language>/embed/, and
+(root_urlpatterns, without a language) the open data."""
+
+from django.urls import path
+
+from . import partner_views, views
+
+app_name = "organizers"
+urlpatterns = [
+    path("staff/", views.dashboard_page, name="dashboard"),
+    path("staff/exports/", views.export_list, name="exports"),
+    path("staff/exports/<int:pk>/", views.export_detail, name="export"),
+    path("staff/exports/<int:pk>/status", views.export_status, name="export-status"),
+    path("staff/exports/<int:pk>/download", views.export_download, name="export-download"),
+    path("staff/authority-lists/", views.authority_lists, name="authority-lists"),
+    path("staff/authority-lists/<slug:campaign>/<slug:case>/", views.signature_list, name="signature-list"),
+    path("embed/<slug:campaign>/<slug:case>/", partner_views.widget, name="widget"),
+]
+root_urlpatterns = [
+    path("api/v1/totals", partner_views.open_data_totals, name="open-data-totals"),
+]
