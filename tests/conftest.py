@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the same tests are
@@ -68,11 +69,21 @@ def pytest_configure(config: pytest.Config) -> None:
         ) from exc
 
 
+# The slow parts of the suite, marked from the fixtures a test uses (pytest.ini's markers say what each is), so
+# that `make test-fast` can leave them out. A test that starts other processes itself is marked `subprocess`.
+_MARKED_BY_FIXTURE = {"page": "browser", "browser": "browser", "start_worker": "worker"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Transactional tests (real workers, live servers, concurrency) end by emptying every table, rows written
+    """Marks the slow tests (see _MARKED_BY_FIXTURE).
+
+    Transactional tests (real workers, live servers, concurrency) end by emptying every table, rows written
     by data migrations included (staff groups and their permissions, rejection reasons, email rules). Django's
     serialized rollback puts those rows back before each of them; pytest-django reads it from the marker."""
     for item in items:
+        for fixture, marker in _MARKED_BY_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
         marker = item.get_closest_marker("django_db")
         transactional = "transactional_db" in item.fixturenames or "live_server" in item.fixturenames
         if marker is not None:
@@ -122,6 +133,32 @@ def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+class MailWithoutServer(BaseEmailBackend):
+    """The mail backend of a test that asked for no mail server: it refuses every message and remembers it,
+    and the test then fails (pytest-django's in-memory backend would swallow a send the test never meant)."""
+
+    attempts: list[str] = []
+
+    def send_messages(self, messages) -> int:
+        MailWithoutServer.attempts += [", ".join(m.to) + ": " + m.subject for m in messages]
+        raise ConnectionRefusedError("No mail server in this test: use the smtp_server fixture.")
+
+
+@pytest.fixture(autouse=True)
+def _no_mail_without_a_server(settings, request) -> Iterator[None]:
+    """A test that sends mail uses a real SMTP server (smtp_server, start_smtp_server) or, to look at mail
+    Django would send, pytest-django's `mailoutbox`. Any other send fails the test, even one the code caught
+    and stored as a failed attempt (the outbox does)."""
+    if "mailoutbox" in request.fixturenames:
+        yield
+        return
+    settings.EMAIL_BACKEND = "tests.conftest.MailWithoutServer"
+    MailWithoutServer.attempts = []
+    yield
+    unexpected, MailWithoutServer.attempts = MailWithoutServer.attempts, []
+    assert not unexpected, f"Mail sent without a mail server (use the smtp_server fixture): {unexpected}"
 
 
 # --- Data and personas -------------------------------------------------------------------------------
@@ -230,13 +267,22 @@ class Mailbox:
         self.port = port
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        # The client's (address, port) of the SMTP session each message came in: one per connection.
+        self.sessions: list[tuple] = []
         self._lock = threading.Condition()
 
-    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes, session: tuple = ()) -> None:
         with self._lock:
             self.messages.append(message_from_bytes(data, policy=policy.default))
             self.envelopes.append((mail_from, list(rcpt_tos)))
+            self.sessions.append(tuple(session))
             self._lock.notify_all()
+
+    @property
+    def connections(self) -> int:
+        """How many SMTP sessions (TCP connections) delivered the messages received so far."""
+        with self._lock:
+            return len(set(self.sessions))
 
     def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
         """Wait until at least `count` messages arrived; fail with what did arrive otherwise."""
@@ -268,29 +314,62 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class MailServer:
+    """Real SMTP servers (aiosmtpd) on 127.0.0.1 for one test: `start(delay=...)` starts one that keeps every
+    message it accepted (as a real server does) and answers each DATA after `delay` seconds (to kill a worker
+    in the middle of a batch). The first one started is where Django in this process sends."""
+
+    def __init__(self, settings) -> None:
+        self._settings = settings
+        self._controllers: list = []
+
+    def start(self, delay: float = 0.0) -> Mailbox:
+        import asyncio
+
+        from aiosmtpd.controller import Controller
+
+        mailbox = Mailbox(free_port())
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                if delay:
+                    await asyncio.sleep(delay)
+                mailbox.add(
+                    envelope.mail_from,
+                    envelope.rcpt_tos,
+                    envelope.original_content or envelope.content,
+                    session=session.peer,
+                )
+                return "250 OK"
+
+        controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
+        controller.start()
+        if not self._controllers:
+            self._settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+            self._settings.EMAIL_HOST = "127.0.0.1"
+            self._settings.EMAIL_PORT = mailbox.port
+            self._settings.EMAIL_USE_TLS = self._settings.EMAIL_USE_SSL = False
+            self._settings.EMAIL_HOST_USER = self._settings.EMAIL_HOST_PASSWORD = ""
+        self._controllers.append(controller)
+        return mailbox
+
+    def stop(self) -> None:
+        for controller in self._controllers:
+            controller.stop()
+
+
 @pytest.fixture
-def smtp_server(settings) -> Iterator[Mailbox]:
-    """An aiosmtpd server on 127.0.0.1; Django in this process sends to it over SMTP."""
-    from aiosmtpd.controller import Controller
+def start_smtp_server(settings) -> Iterator[Callable[..., Mailbox]]:
+    """`start_smtp_server(delay=0.3)`: another real SMTP server on loopback (see MailServer)."""
+    servers = MailServer(settings)
+    yield servers.start
+    servers.stop()
 
-    mailbox = Mailbox(free_port())
 
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            mailbox.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
-            return "250 OK"
-
-    controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = mailbox.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
+@pytest.fixture
+def smtp_server(start_smtp_server) -> Mailbox:
+    """A real SMTP server on 127.0.0.1; Django in this process sends to it over SMTP."""
+    return start_smtp_server()
 
 
 # --- A real Celery worker -----------------------------------------------------------------------------

@@ -15,10 +15,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+pytestmark = pytest.mark.subprocess
 
 
 def get(url: str) -> tuple[int, str]:

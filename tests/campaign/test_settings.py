@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "false",
@@ -22,6 +24,9 @@ SHOW = (
     "for k in ['DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', "
     "'ALLOWED_HOSTS', 'CSRF_TRUSTED_ORIGINS', 'EMAIL_BACKEND', 'EMAIL_PORT', 'CELERY_BROKER_URL']}))"
 )
+
+
+pytestmark = pytest.mark.subprocess
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:

@@ -10,16 +10,6 @@ from petitions.models import Signature
 from tests.conftest import form_started
 
 
-@pytest.fixture(autouse=True)
-def _english_first():
-    """Every test starts in English: a request of an earlier test can leave another language active."""
-    from django.utils import translation
-
-    translation.activate("en")
-    yield
-    translation.deactivate()
-
-
 def form_data(**overrides) -> dict:
     data = {
         "name": "Ana Lima",
@@ -70,34 +60,3 @@ def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
 def signature(case) -> Signature:
     """A pending signature whose confirmation mail is waiting in the outbox."""
     return make_signature(case)
-
-
-@pytest.fixture
-def slow_smtp_server():
-    """An SMTP server on loopback that takes `delay` seconds per message: lets a test kill a worker
-    in the middle of a batch. `slow_smtp_server(0.3)` returns a Mailbox."""
-    import asyncio
-
-    from aiosmtpd.controller import Controller
-
-    from tests.conftest import Mailbox, free_port
-
-    controllers = []
-
-    def start(delay: float) -> Mailbox:
-        mailbox = Mailbox(free_port())
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                await asyncio.sleep(delay)
-                mailbox.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
-                return "250 OK"
-
-        controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
-        controller.start()
-        controllers.append(controller)
-        return mailbox
-
-    yield start
-    for controller in controllers:
-        controller.stop()

@@ -48,8 +48,8 @@ def test_it_counts_simultaneous_confirmations_once(case):
     assert Tally.objects.get().count == 1
 
 
-def test_it_sends_each_mail_once_with_two_workers(case, start_worker, slow_smtp_server):
-    mailbox = slow_smtp_server(0.02)
+def test_it_sends_each_mail_once_with_two_workers(case, start_worker, start_smtp_server):
+    mailbox = start_smtp_server(delay=0.02)
     emails = {f"p{n}@example.org" for n in range(40)}
     for email in emails:
         make_signature(case, email=email)
@@ -64,8 +64,8 @@ def test_it_sends_each_mail_once_with_two_workers(case, start_worker, slow_smtp_
     assert all(re.search(r"send_confirmations\[[0-9a-f-]+\] received", w.log()) for w in workers)
 
 
-def test_it_loses_no_confirmation_when_a_worker_is_killed_mid_batch(case, start_worker, slow_smtp_server):
-    mailbox = slow_smtp_server(0.3)
+def test_it_loses_no_confirmation_when_a_worker_is_killed_mid_batch(case, start_worker, start_smtp_server):
+    mailbox = start_smtp_server(delay=0.3)
     emails = {f"p{n}@example.org" for n in range(12)}
     for email in emails:
         make_signature(case, email=email)
