@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.generic import RedirectView
 
+from campaign.lib.admin import PersonalDataAdmin
+
 from . import services
 from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm
 from .models import EmailRule, OutcomeMailing, PaperImport, Signature
@@ -34,7 +36,7 @@ class EmailRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
+class SignatureAdmin(PersonalDataAdmin):
     list_display = ("name", "case", "country", "status", "flagged", "flag_rule", "source", "created_at")
     list_filter = ("status", "flagged", "source", "case")
     list_select_related = ("case",)
