@@ -22,9 +22,9 @@ from django.views.generic import RedirectView
 
 from campaign.lib.admin import PersonalDataAdmin
 
-from . import services
 from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm
 from .models import EmailRule, OutcomeMailing, PaperImport, Signature
+from .services import invalidation, outcome, paper
 
 PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
 
@@ -74,24 +74,24 @@ class SignatureAdmin(PersonalDataAdmin):
     # Deleting (superusers: a person's request to be erased) goes through the service that also takes
     # counted signatures out of the ledger.
     def delete_model(self, request: HttpRequest, obj: Signature) -> None:
-        services.delete_signatures(Signature.objects.filter(pk=obj.pk))
+        invalidation.delete_signatures(Signature.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
-        services.delete_signatures(queryset)
+        invalidation.delete_signatures(queryset)
 
     def has_invalidate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("petitions.invalidate_signatures")
 
     @admin.action(description=_("Invalidate the selected signatures"), permissions=["invalidate"])
     def invalidate_selected(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
-        n = services.invalidate_signatures(queryset)
+        n = invalidation.invalidate_signatures(queryset)
         self.message_user(request, ngettext("%d signature invalidated.", "%d signatures invalidated.", n) % n)
 
     @admin.action(
         description=_("Not suspicious: clear the flag (pending ones get their mail)"), permissions=["invalidate"]
     )
     def clear_flags(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
-        n = services.clear_flags(queryset)
+        n = invalidation.clear_flags(queryset)
         self.message_user(request, ngettext("%d flag cleared.", "%d flags cleared.", n) % n)
 
     def get_urls(self):
@@ -120,14 +120,14 @@ class SignatureAdmin(PersonalDataAdmin):
         if request.method == "POST" and form.is_valid():
             signatures = form.filter().queryset()
             if "confirm" in request.POST:
-                n = services.invalidate_signatures(signatures)
+                n = invalidation.invalidate_signatures(signatures)
                 self.message_user(
                     request,
                     ngettext("%d signature invalidated.", "%d signatures invalidated.", n) % n,
                     messages.SUCCESS,
                 )
                 return redirect("admin:petitions_signature_changelist")
-            preview = services.preview_invalidation(signatures)
+            preview = invalidation.preview_invalidation(signatures)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Invalidate signatures in bulk"),
@@ -189,7 +189,7 @@ class PaperImportAdmin(admin.ModelAdmin):
         upload = form.cleaned_data["csv_file"]
         obj.uploaded_by = request.user
         obj.file_name = upload.name[:255]
-        services.import_paper_signatures(obj, form.cleaned_data["csv_content"])
+        paper.import_paper_signatures(obj, form.cleaned_data["csv_content"])
         self.message_user(
             request,
             _("%(accepted)s signatures counted, %(rejected)s rows rejected.")
@@ -231,8 +231,8 @@ class OutcomeMailingAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: OutcomeMailing, form, change: bool) -> None:
         try:
-            mailing = services.mail_outcome(form.cleaned_data["case"], request.user)
-        except services.AlreadyMailed:
+            mailing = outcome.mail_outcome(form.cleaned_data["case"], request.user)
+        except outcome.AlreadyMailed:
             self.message_user(request, _("The outcome of this case was mailed already."), messages.WARNING)
             return
         obj.pk = mailing.pk

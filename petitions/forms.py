@@ -18,14 +18,14 @@ from campaign.forms import CountryChoiceField
 from campaign.lib.abuse import HumanCheckFormMixin
 from campaign.models import Case
 
-from . import services
 from .models import OutcomeMailing, PaperImport
+from .services import invalidation, outcome, paper, signing
 
 
 class SignatureForm(HumanCheckFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Your name"),
-        max_length=services.NAME_MAX_LENGTH,
+        max_length=signing.NAME_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
@@ -71,7 +71,7 @@ class SignatureForm(HumanCheckFormMixin, forms.Form):
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
-        problem = services.name_problem(name)
+        problem = signing.name_problem(name)
         if problem:
             raise forms.ValidationError(problem)
         return name
@@ -130,8 +130,8 @@ class PaperImportForm(forms.ModelForm):
         if upload is not None and data.get("kind"):
             content = upload.read()
             try:
-                services.check_paper_file(content, data["kind"])
-            except services.PaperFileError as exc:
+                paper.check_paper_file(content, data["kind"])
+            except paper.PaperFileError as exc:
                 self.add_error("csv_file", str(exc))
             else:
                 data["csv_content"] = content
@@ -173,10 +173,10 @@ class BulkInvalidationForm(forms.Form):
             raise forms.ValidationError(_("Give a domain, an address range or a time window."))
         return data
 
-    def filter(self) -> services.InvalidationFilter:
+    def filter(self) -> invalidation.InvalidationFilter:
         data = self.cleaned_data
         network = data.get("network")
-        return services.InvalidationFilter(
+        return invalidation.InvalidationFilter(
             case_id=data["case"].pk if data.get("case") else None,
             domain=data.get("domain", ""),
             ip_first=str(network.network_address) if network else "",
@@ -212,7 +212,7 @@ class OutcomeMailingForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Write the case's outcome first (Cases, then this case): it is the text of the mail.")
             )
-        count = services.outcome_recipients(case).count()
+        count = outcome.outcome_recipients(case).count()
         if not data.get("confirm"):
             raise forms.ValidationError(
                 ngettext(

@@ -1,7 +1,7 @@
 """Petition signatures, the per-domain rules that normalise their email addresses, and paper imports.
 
 A `Signature` row is its own outbox (`OutboxFields`): the confirmation mail goes out from a periodic task,
-never from the web request. Counting goes through `campaign.lib.ledger` (see `services.count_signatures`).
+never from the web request. Counting goes through `campaign.lib.ledger` (see `services.counting`).
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ class SignatureQuerySet(models.QuerySet):
         """Countable rows the rollup has not folded into the ledger yet."""
         return self.countable().filter(counted_at__isnull=True)
 
+    def for_link(self, signature_id: int | None) -> Signature | None:
+        """The few columns the page of a link in a mail needs (a signature row is wide; the case comes from
+        the cache), or None."""
+        if signature_id is None:
+            return None
+        return self.only("id", "status", "case_id").filter(pk=signature_id).first()
+
     def for_authority(self, case: Case, country: str = "") -> SignatureQuerySet:
         """What the authority receives: the countable signatures of `case` (of one country, or all) in the
         order they came. Read names and countries only, never an email."""
@@ -132,7 +139,7 @@ class Signature(OutboxFields):
     flagged = models.BooleanField(_("flagged as suspicious"), default=False)
     flag_rule = models.CharField(_("flagged by rule"), max_length=32, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    # Set in the transaction that adds the signature to the ledger (services.count_signatures).
+    # Set in the transaction that adds the signature to the ledger (services.counting.count_signatures).
     counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
     # Kept for rate limiting and fraud review only; blanked after PETITION_IP_RETENTION_DAYS.
     ip = models.GenericIPAddressField(_("network address"), null=True, blank=True)
@@ -214,7 +221,7 @@ class PaperImport(models.Model):
 class PaperCount(models.Model):
     """Signatures counted on paper sheets of one country, when the sheets came as counts, not names.
 
-    Kept so the nightly reconciliation can recount paper tallies from rows (services.reconcile_signatures).
+    Kept so the nightly reconciliation can recount paper tallies from rows (services.counting.reconcile_signatures).
     """
 
     paper_import = models.ForeignKey(PaperImport, on_delete=models.CASCADE, related_name="counts")

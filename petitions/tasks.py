@@ -1,4 +1,4 @@
-"""Periodic petition tasks (scheduled in settings.CELERY_BEAT_SCHEDULE). Thin: each calls one service."""
+"""Periodic petition tasks (scheduled by PetitionsConfig.ready()). Thin: each calls one service."""
 
 from __future__ import annotations
 
@@ -6,32 +6,32 @@ import dataclasses
 
 from celery import shared_task
 
-from . import services
+from .services import confirmations, counting, outcome, retention
 
 
 @shared_task(ignore_result=True)
 def send_confirmations() -> dict:
-    result = services.send_confirmations()
+    result = confirmations.send_confirmations()
     return {"sent": result.sent, "failed": result.failed}
 
 
 @shared_task(ignore_result=True)
 def send_outcome_mails() -> dict:
-    result = services.send_outcome_mails()
+    result = outcome.send_outcome_mails()
     return {"sent": result.sent, "failed": result.failed}
 
 
 @shared_task(ignore_result=True)
 def count_signatures() -> int:
-    return services.count_signatures()
+    return counting.count_signatures()
 
 
 @shared_task(ignore_result=True)
 def reconcile_signatures() -> int:
-    return services.reconcile_signatures()
+    return counting.reconcile_signatures()
 
 
 @shared_task(ignore_result=True)
 def forget_old_data() -> dict:
-    result = services.forget_old_data()
+    result = retention.forget_old_data()
     return dataclasses.asdict(result)

@@ -15,9 +15,9 @@ from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.lib.pages import case_by_id, public_case, render_case_page
 from campaign.models import Case
 
-from . import services
 from .forms import NewLinkForm, SignatureForm
 from .models import Signature
+from .services import links, signing
 
 
 def render_panel(request: HttpRequest, case: Case) -> str:
@@ -64,7 +64,7 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
         return _too_many(request, case)
     if not valid:
         return _sign_page(request, case, form, status=400)
-    data = services.SignatureData(
+    data = signing.SignatureData(
         name=form.cleaned_data["name"],
         email=form.cleaned_data["email"],
         country=form.cleaned_data["country"],
@@ -73,8 +73,8 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
         ip=ip or None,
         flag_rule=form.suspicion(),
     )
-    outcome = services.sign_petition(case, data)
-    if outcome is services.SignOutcome.CLOSED:
+    outcome = signing.sign_petition(case, data)
+    if outcome is signing.SignOutcome.CLOSED:
         return _sign_page(request, case, None, status=403)
     # The same page for a new signature and a repeat: the screen never tells who has signed.
     return redirect("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
@@ -85,41 +85,35 @@ def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     return render_case_page(request, case, "petitions/thanks.html", lambda: {"case": case, "campaign": case.campaign})
 
 
-def _signature_for_link(signature_id: int | None) -> Signature | None:
-    """The few columns a link's page needs (a signature row is wide; the case comes from the cache)."""
-    if signature_id is None:
-        return None
-    return Signature.objects.only("id", "status", "case_id").filter(pk=signature_id).first()
-
-
-PENDING, CONFIRMED = Signature.Status.PENDING, Signature.Status.CONFIRMED
-
-
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows one "Confirm my signature" button; only the POST confirms, so mail scanners that open
     links confirm nothing."""
-    state, signature_id = services.read_token(token)
+    state, signature_id = links.read_token(token)
     confirmed_now = None
-    if state is services.LinkState.VALID and request.method == "POST":
-        confirmed_now = services.confirm_signature(signature_id)  # None: not pending (any more), or not there
-    signature = confirmed_now or _signature_for_link(signature_id)
+    if state is links.LinkState.VALID and request.method == "POST":
+        confirmed_now = links.confirm_signature(signature_id)  # None: not pending (any more), or not there
+    signature = confirmed_now or Signature.objects.for_link(signature_id)
     context: dict = {"token": token, "state": state.value, "signature": signature}
     status = 200
-    if state is services.LinkState.INVALID:
+    if state is links.LinkState.INVALID:
         status = 400
         context["new_link_form"] = NewLinkForm()
     elif signature is None:
         status = 404
-    elif state is services.LinkState.EXPIRED and request.method == "POST" and signature.status == PENDING:
-        context["resent"] = services.resend_link(signature.pk)
+    elif state is links.LinkState.EXPIRED and request.method == "POST" and signature.status == Signature.Status.PENDING:
+        context["resent"] = links.resend_link(signature.pk)
         context["resend_requested"] = True
     if signature is not None:
         case = context["case"] = case_by_id(signature.case_id)
         total = context["case_total"] = ledger.case_total(signature.case_id)
         # The two pages almost every click sees, the button and the thanks, are the same for all signers of a case.
-        if state is services.LinkState.VALID and case is not None and signature.status in (PENDING, CONFIRMED):
-            variant = "pending" if signature.status == PENDING else f"confirmed:{total}"
+        if (
+            state is links.LinkState.VALID
+            and case is not None
+            and signature.status in (Signature.Status.PENDING, Signature.Status.CONFIRMED)
+        ):
+            variant = "pending" if signature.status == Signature.Status.PENDING else f"confirmed:{total}"
             return render_case_page(request, case, "petitions/confirm.html", lambda: context, variant)
     return render(request, "petitions/confirm.html", context, status=status)
 
@@ -127,29 +121,29 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def remove(request: HttpRequest, token: str) -> HttpResponse:
     """ "This was not me": a button (POST) that deletes the pending signature."""
-    state, signature_id = services.read_token(token, removal=True)
+    state, signature_id = links.read_token(token, removal=True)
     context: dict = {"state": state.value, "token": token}
     status = 200
-    if state is services.LinkState.INVALID:
+    if state is links.LinkState.INVALID:
         status = 400
     else:
         # An expired removal link still works: it only ever removes a signature nobody confirmed.
-        signature = _signature_for_link(signature_id)
+        signature = Signature.objects.for_link(signature_id)
         context["signature"] = signature
         if request.method == "POST" and signature is not None:
-            context["removed"] = services.remove_pending_signature(signature.pk)
+            context["removed"] = links.remove_pending_signature(signature.pk)
     return render(request, "petitions/remove.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def stop_news(request: HttpRequest, token: str) -> HttpResponse:
     """The link in an outcome mail: a button (POST) that stops the news of the case for this signer."""
-    signature_id = services.read_news_token(token)
+    signature_id = links.read_news_token(token)
     if signature_id is None:
         return render(request, "petitions/stop_news.html", {"state": "invalid"}, status=400)
     context = {"state": "valid"}
     if request.method == "POST":
-        services.stop_news(signature_id)
+        links.stop_news(signature_id)
         context["stopped"] = True
     return render(request, "petitions/stop_news.html", context)
 
@@ -168,7 +162,7 @@ def new_link(request: HttpRequest) -> HttpResponse:
         ):
             return _too_many(request, None)
         if form.is_valid():
-            services.send_new_links(form.cleaned_data["email"])
+            signing.send_new_links(form.cleaned_data["email"])
             # Whatever was found: the page never tells whether an address signed anything.
             return render(request, "petitions/new_link.html", {"sent": True})
     return render(request, "petitions/new_link.html", {"form": form}, status=400 if form.errors else 200)

@@ -15,8 +15,8 @@ from campaign.models import Case, ExportJob
 from organizers.exports import base as exports
 from organizers.exports.base import run_export_task
 from organizers.exports.signatures import SIGNATURES
-from petitions import services
 from petitions.models import Signature
+from petitions.services import invalidation, links
 from tests.conftest import wait_until
 from tests.petitions.conftest import make_signature
 
@@ -39,7 +39,7 @@ HOSTILE = [
 
 def confirmed(case: Case, name: str, email: str, country: str = "FR") -> Signature:
     signature = make_signature(case, email=email, country=country)
-    assert services.confirm_signature(signature.pk)
+    assert links.confirm_signature(signature.pk)
     # Straight into the row: the form would tidy some of these names, a paper import or an old row may not.
     Signature.objects.filter(pk=signature.pk).update(name=name)
     return signature
@@ -54,7 +54,7 @@ def signed(case, demo_campaign):
     flagged = confirmed(case, "Flagged Person", "flagged@example.org")
     Signature.objects.filter(pk=flagged.pk).update(flagged=True)
     invalid = confirmed(case, "Invalid Person", "invalid@example.org")
-    services.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
+    invalidation.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
     other = Case.objects.exclude(pk=case.pk).first()
     confirmed(other, "Other Case Person", "other@example.org")
     return case

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils.html import escape
 
-from petitions import services
+from petitions.services import links
 from tests.petitions.conftest import make_signature, url
 
 
@@ -20,7 +20,7 @@ def signed(case):
         ("<script>alert(1)</script>", "xss@example.org", "FR"),
     ]
     for name, email, country in rows:
-        services.confirm_signature(make_signature(case, email=email, name=name, country=country).pk)
+        links.confirm_signature(make_signature(case, email=email, name=name, country=country).pk)
     make_signature(case, email="pending@example.org", name="Pending Person")
     return rows
 

@@ -12,8 +12,9 @@ from campaign.models import Tally
 from letters import services as letters_services
 from letters.models import Letter, RejectionReason
 from organizers import offline_reports as campaign_services
-from petitions import services as petitions_services
 from petitions.models import PaperImport, Signature
+from petitions.services import counting, links
+from petitions.services.paper import import_paper_signatures
 from tests.conftest import total_shown
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +60,8 @@ def mixed_run(client, demo_campaign, moderator, organizer, settings) -> dict[int
         assert sign(client, case, f"Signer {i}", f"signer{i}@example.org", country).status_code == 302
     assert sign(client, drareni, "Bot", "bot@example.org", "FR", website="http://spam.example").status_code == 302
     for signature in Signature.objects.exclude(email="signer4@example.org").filter(flagged=False):
-        assert petitions_services.confirm_signature(signature.pk)
-    petitions_services.count_signatures()
+        assert links.confirm_signature(signature.pk)
+    counting.count_signatures()
 
     # Letters: two approved (one to each case), one rejected, one still pending.
     texts = ["You are not alone.", "We think of you every day.", "Courage from Lyon.", "Solidarity from Rabat."]
@@ -75,7 +76,7 @@ def mixed_run(client, demo_campaign, moderator, organizer, settings) -> dict[int
     paper = PaperImport(
         case=drareni, kind=PaperImport.Kind.COUNTS, event="Lycée Voltaire", day=today, uploaded_by=organizer
     )
-    petitions_services.import_paper_signatures(paper, b"country,count\nFR,40\nBE,2\nXX,5\n")
+    import_paper_signatures(paper, b"country,count\nFR,40\nBE,2\nXX,5\n")
 
     # An offline report, corrected once.
     report = campaign_services.record_offline_report(case=sada, kind="postcard", day=today, count=240, country="FR")
@@ -117,7 +118,7 @@ def test_every_place_agrees_after_a_mixed_run(
         assert total_shown(client.get(case.get_absolute_url()).content.decode(), case.pk) == expected[case.pk]
 
     # The nightly reconciliations agree with what was counted as it happened.
-    assert petitions_services.reconcile_signatures(wait_seconds=5) == 0
+    assert counting.reconcile_signatures(wait_seconds=5) == 0
     assert letters_services.reconcile_letter_tallies() == 0
     assert campaign_services.reconcile_offline_reports() == 0
     assert {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from petitions import services
 from petitions.models import Signature
+from petitions.services import signing
 from tests.conftest import form_started
 
 
@@ -38,9 +38,9 @@ def url(name: str, *args, language: str = "en", **kwargs) -> str:
 
 
 def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
-    outcome = services.sign_petition(
+    outcome = signing.sign_petition(
         case,
-        services.SignatureData(
+        signing.SignatureData(
             name=fields.pop("name", "Ana Lima"),
             email=email,
             country=fields.pop("country", "FR"),
@@ -48,7 +48,7 @@ def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
             ip=fields.pop("ip", "203.0.113.7"),
         ),
     )
-    assert outcome is services.SignOutcome.NEW
+    assert outcome is signing.SignOutcome.NEW
     signature = Signature.objects.get(case=case, email=email)
     if fields:
         Signature.objects.filter(pk=signature.pk).update(**fields)

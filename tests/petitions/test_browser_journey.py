@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from petitions import services
 from petitions.models import Signature
+from petitions.services import confirmations, counting
 from tests.conftest import Mailbox
 
 
@@ -25,7 +25,7 @@ def test_it_takes_a_supporter_from_signing_to_a_moved_counter(live_server, page,
     signature = Signature.objects.get()
     assert (signature.flagged, signature.email_normalised) == (False, "zhangwei@gmail.com")
 
-    services.send_confirmations()
+    confirmations.send_confirmations()
     mail = smtp_server.wait_for(1)[0]
     assert mail["To"] == "Zhang.Wei+w4r@gmail.com"
     link = re.search(r"https?://\S+?(/en/petitions/confirm/\S+/)", Mailbox.text_of(mail)).group(1)
@@ -34,7 +34,7 @@ def test_it_takes_a_supporter_from_signing_to_a_moved_counter(live_server, page,
     page.get_by_role("button", name="Confirm my signature").click()
     page.get_by_role("heading", name="Thank you: your signature is confirmed").wait_for()
 
-    assert services.count_signatures() == 1
+    assert counting.count_signatures() == 1
     page.goto(live_server.url + case.get_absolute_url())
     assert page.locator(f"[data-total-for='{case.pk}']").inner_text() == "1"
 

@@ -9,8 +9,9 @@ import pytest
 
 from campaign.lib.outbox import MailStatus
 from campaign.models import Tally
-from petitions import services, tasks
+from petitions import tasks
 from petitions.models import Signature
+from petitions.services import counting, links, signing
 from tests.conftest import run_in_threads, wait_until
 
 from .conftest import make_signature
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_it_makes_one_row_of_simultaneous_identical_submissions(case):
     case = type(case).objects.select_related("campaign").get(pk=case.pk)
-    data = services.SignatureData(name="Ana Lima", email="ana.lima@gmail.com", country="FR")
-    outcomes = run_in_threads(lambda i: services.sign_petition(case, data), 8)
+    data = signing.SignatureData(name="Ana Lima", email="ana.lima@gmail.com", country="FR")
+    outcomes = run_in_threads(lambda i: signing.sign_petition(case, data), 8)
     assert sorted(o.value for o in outcomes) == ["new"] + ["repeat"] * 7
     assert Signature.objects.filter(email_normalised="analima@gmail.com").count() == 1
 
@@ -39,11 +40,11 @@ def test_it_makes_one_row_of_simultaneous_submissions_through_the_view(case):
 
 def test_it_counts_simultaneous_confirmations_once(case):
     signature = make_signature(case)
-    confirmed = run_in_threads(lambda i: services.confirm_signature(signature.pk), 8)
+    confirmed = run_in_threads(lambda i: links.confirm_signature(signature.pk), 8)
     winners = [c for c in confirmed if c is not None]
     assert len(winners) == 1
     assert (winners[0].pk, winners[0].case_id, winners[0].status) == (signature.pk, case.pk, "confirmed")
-    counted = run_in_threads(lambda i: services.count_signatures(), 4)
+    counted = run_in_threads(lambda i: counting.count_signatures(), 4)
     assert sum(counted) == 1
     assert Tally.objects.get().count == 1
 

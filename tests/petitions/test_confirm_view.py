@@ -7,14 +7,14 @@ import datetime
 from django.core import signing
 
 from campaign.lib.outbox import MailStatus
-from petitions import services
 from petitions.models import Signature
+from petitions.services import counting, links
 
 from .conftest import make_signature, url
 
 
 def confirm_url(signature_id: int, token: str | None = None) -> str:
-    return url("petitions:confirm", token or services.confirmation_token(signature_id))
+    return url("petitions:confirm", token or links.confirmation_token(signature_id))
 
 
 def expired_token(signature_id: int, settings) -> str:
@@ -55,7 +55,7 @@ def test_it_makes_confirming_twice_harmless(client, signature):
 
 
 def test_it_answers_a_tampered_link_with_a_form_for_a_new_one(client, signature):
-    token = services.confirmation_token(signature.pk)
+    token = links.confirmation_token(signature.pk)
     other = make_signature(signature.case, email="other@example.org")
     forged = f"{other.pk}:{token.split(':', 1)[1]}"
     for bad in (forged, token[:-3], "garbage", "%00", "1:" + "A" * 500):
@@ -135,10 +135,10 @@ def test_it_renders_the_button_page_once_for_every_signer_of_a_case_with_each_on
 def test_it_shows_the_new_total_after_confirming_once_it_is_counted(client, case):
     first, second = make_signature(case, email="a@example.org"), make_signature(case, email="b@example.org")
     client.post(confirm_url(first.pk))
-    services.count_signatures()
+    counting.count_signatures()
     assert "1 action so far." in client.get(confirm_url(first.pk)).content.decode()
     client.post(confirm_url(second.pk))
-    services.count_signatures()
+    counting.count_signatures()
     assert "2 actions so far." in client.get(confirm_url(second.pk)).content.decode()
     assert "2 actions so far." in client.get(confirm_url(first.pk)).content.decode()
 

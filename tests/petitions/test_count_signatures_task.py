@@ -8,8 +8,9 @@ from django.utils import timezone
 from campaign.lib import ledger
 from campaign.lib.locks import advisory_lock
 from campaign.models import Tally
-from petitions import services, tasks
+from petitions import tasks
 from petitions.models import Signature
+from petitions.services import counting, invalidation, links
 from tests.conftest import run_in_threads
 
 from .conftest import make_signature
@@ -21,7 +22,7 @@ def tally_counts() -> dict[tuple, int]:
 
 def test_it_counts_confirmed_signatures_once_per_country_and_day(case):
     for n, country in enumerate(["FR", "FR", "DZ"]):
-        services.confirm_signature(make_signature(case, email=f"p{n}@example.org", country=country).pk)
+        links.confirm_signature(make_signature(case, email=f"p{n}@example.org", country=country).pk)
     make_signature(case, email="pending@example.org")
     assert tasks.count_signatures() == 3
     today = timezone.localdate()
@@ -31,38 +32,38 @@ def test_it_counts_confirmed_signatures_once_per_country_and_day(case):
     }
     assert Signature.objects.filter(counted_at__isnull=False).count() == 3
     assert ledger.totals()["cases"][case.pk]["total"] == 3
-    assert services.count_signatures() == 0
+    assert counting.count_signatures() == 0
     assert ledger.case_total(case.pk) == 3
 
 
 def test_it_leaves_flagged_signatures_out(case):
     flagged = make_signature(case, email="bot@example.org", flagged=True, flag_rule="too-fast")
-    services.confirm_signature(flagged.pk)
-    assert services.count_signatures() == 0
+    links.confirm_signature(flagged.pk)
+    assert counting.count_signatures() == 0
     assert not Tally.objects.exists()
 
 
 def test_it_waits_while_another_runner_holds_the_lock(case, transactional_db):
-    services.confirm_signature(make_signature(case).pk)
+    links.confirm_signature(make_signature(case).pk)
     with transaction.atomic():
-        assert advisory_lock(services.ROLLUP_LOCK, wait=False)
-        assert run_in_threads(lambda i: services.count_signatures(), 1) == [0]
-    assert services.count_signatures() == 1
+        assert advisory_lock(counting.ROLLUP_LOCK, wait=False)
+        assert run_in_threads(lambda i: counting.count_signatures(), 1) == [0]
+    assert counting.count_signatures() == 1
 
 
 def test_it_takes_an_invalidated_signature_back_out(case):
     signatures = [make_signature(case, email=f"p{n}@example.org") for n in range(3)]
     for signature in signatures:
-        services.confirm_signature(signature.pk)
-    services.count_signatures()
-    assert services.invalidate_signatures(Signature.objects.filter(pk=signatures[0].pk)) == 1
+        links.confirm_signature(signature.pk)
+    counting.count_signatures()
+    assert invalidation.invalidate_signatures(Signature.objects.filter(pk=signatures[0].pk)) == 1
     assert sum(tally_counts().values()) == 2
     assert ledger.case_total(case.pk) == 2
     # Invalidating again changes nothing.
-    assert services.invalidate_signatures(Signature.objects.filter(pk=signatures[0].pk)) == 0
+    assert invalidation.invalidate_signatures(Signature.objects.filter(pk=signatures[0].pk)) == 0
     assert sum(tally_counts().values()) == 2
     # A pending signature invalidated before it was ever counted takes nothing away.
     pending = make_signature(case, email="pending@example.org")
-    services.invalidate_signatures(Signature.objects.filter(pk=pending.pk))
+    invalidation.invalidate_signatures(Signature.objects.filter(pk=pending.pk))
     assert sum(tally_counts().values()) == 2
-    assert services.reconcile_signatures() == 0
+    assert counting.reconcile_signatures() == 0

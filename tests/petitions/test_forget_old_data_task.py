@@ -6,8 +6,9 @@ import datetime
 
 from django.utils import timezone
 
-from petitions import services, tasks
+from petitions import tasks
 from petitions.models import Signature
+from petitions.services import links, retention
 
 from .conftest import make_signature
 
@@ -17,7 +18,7 @@ def test_it_deletes_old_unconfirmed_signatures_and_keeps_the_rest(case, settings
     old = timezone.now() - datetime.timedelta(days=15)
     stale = make_signature(case, email="stale@example.org", created_at=old)
     confirmed = make_signature(case, email="confirmed@example.org", created_at=old)
-    services.confirm_signature(confirmed.pk)
+    links.confirm_signature(confirmed.pk)
     fresh = make_signature(case, email="fresh@example.org")
     result = tasks.forget_old_data()
     assert result["unconfirmed_deleted"] == 1
@@ -28,9 +29,9 @@ def test_it_deletes_old_unconfirmed_signatures_and_keeps_the_rest(case, settings
 def test_it_blanks_network_addresses_after_the_retention_time(case, settings):
     settings.PETITION_IP_RETENTION_DAYS = 7
     old = make_signature(case, email="old@example.org", created_at=timezone.now() - datetime.timedelta(days=8))
-    services.confirm_signature(old.pk)
+    links.confirm_signature(old.pk)
     new = make_signature(case, email="new@example.org")
-    assert services.forget_old_data().addresses_blanked == 1
+    assert retention.forget_old_data().addresses_blanked == 1
     old.refresh_from_db()
     new.refresh_from_db()
     assert old.ip is None
@@ -46,12 +47,12 @@ def test_it_erases_email_addresses_once_the_petition_has_closed(demo_campaign, c
     other_case = demo_campaign.cases.get(slug="germain-rukuki")
     still_open = make_signature(other_case, email="open@example.org")
     for signature in (plain, curious, still_open):
-        services.confirm_signature(signature.pk)
+        links.confirm_signature(signature.pk)
     Signature.objects.filter(pk=curious.pk).update(wants_news=True)
     case.closes_at = timezone.now() - datetime.timedelta(days=31)
     case.save()
 
-    assert services.forget_old_data().emails_erased == 1
+    assert retention.forget_old_data().emails_erased == 1
     plain.refresh_from_db()
     assert plain.email == "" and plain.email_normalised.startswith("erased:")
     assert "plain" not in plain.email_normalised and plain.name == "Ana Lima" and plain.country == "FR"
@@ -62,6 +63,6 @@ def test_it_erases_email_addresses_once_the_petition_has_closed(demo_campaign, c
     # A year on, the addresses kept for news of the case go too; running again changes nothing more.
     case.closes_at = timezone.now() - datetime.timedelta(days=366)
     case.save()
-    assert services.forget_old_data().emails_erased == 1
+    assert retention.forget_old_data().emails_erased == 1
     assert Signature.objects.get(pk=curious.pk).email == ""
-    assert services.forget_old_data().emails_erased == 0
+    assert retention.forget_old_data().emails_erased == 0

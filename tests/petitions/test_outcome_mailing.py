@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from campaign.lib.outbox import MailStatus
-from petitions import services
 from petitions.models import OutcomeMail, OutcomeMailing, Signature
+from petitions.services import links, outcome
 from tests.conftest import Mailbox
 
 from .conftest import make_signature
@@ -27,22 +27,22 @@ def _signers(case):
         for lang, name in (("en", "Ana O'Brien"), ("fr", "Zoë"), ("ar", "خالد"))
     ]
     for signature in asked:
-        services.confirm_signature(signature.pk)
+        links.confirm_signature(signature.pk)
     Signature.objects.filter(pk__in=[s.pk for s in asked]).update(wants_news=True)
     quiet = make_signature(case, email="quiet@example.org")
-    services.confirm_signature(quiet.pk)
+    links.confirm_signature(quiet.pk)
     make_signature(case, email="pending@example.org", wants_news=True)
     flagged = make_signature(case, email="bot@example.org", wants_news=True, flagged=True, flag_rule="honeypot")
-    services.confirm_signature(flagged.pk)
+    links.confirm_signature(flagged.pk)
     return asked
 
 
 def test_it_mails_the_outcome_once_to_the_signers_who_asked_in_their_language(case, smtp_server: Mailbox):
     _with_outcome(case)
     _signers(case)
-    mailing = services.mail_outcome(case, None)
+    mailing = outcome.mail_outcome(case, None)
     assert mailing.recipients == 3
-    assert services.send_outcome_mails().sent == 3
+    assert outcome.send_outcome_mails().sent == 3
     mails = {m["To"]: m for m in smtp_server.wait_for(3)}
     assert set(mails) == {"en@example.org", "fr@example.org", "ar@example.org"}
     english, french, arabic = mails["en@example.org"], mails["fr@example.org"], mails["ar@example.org"]
@@ -56,11 +56,11 @@ def test_it_mails_the_outcome_once_to_the_signers_who_asked_in_their_language(ca
     assert 'dir="rtl"' in Mailbox.html_of(arabic)
     assert english["List-Unsubscribe"].strip().startswith("<http") and "no-more-news" in english["List-Unsubscribe"]
     # Once: nothing more to send, and a second mailing of the same case is refused.
-    assert services.send_outcome_mails().sent == 0
+    assert outcome.send_outcome_mails().sent == 0
     assert not OutcomeMail.objects.exclude(mail_status=MailStatus.SENT).exists()
     try:
-        services.mail_outcome(case, None)
-    except services.AlreadyMailed:
+        outcome.mail_outcome(case, None)
+    except outcome.AlreadyMailed:
         pass
     else:
         raise AssertionError("a case's outcome was mailed twice")
@@ -69,8 +69,8 @@ def test_it_mails_the_outcome_once_to_the_signers_who_asked_in_their_language(ca
 def test_the_link_in_the_mail_stops_the_news_with_a_button(client, case, smtp_server: Mailbox):
     _with_outcome(case)
     asked = _signers(case)
-    services.mail_outcome(case, None)
-    services.send_outcome_mails()
+    outcome.mail_outcome(case, None)
+    outcome.send_outcome_mails()
     mail = next(m for m in smtp_server.wait_for(3) if m["To"] == "en@example.org")
     path = re.search(r"https?://[^/\s]+(/en/petitions/no-more-news/[^/\s]+/)", Mailbox.text_of(mail)).group(1)
     assert "Stop the news" in client.get(path).content.decode()
@@ -84,9 +84,9 @@ def test_the_link_in_the_mail_stops_the_news_with_a_button(client, case, smtp_se
 def test_a_signer_who_stopped_the_news_before_it_went_out_gets_nothing(case, smtp_server: Mailbox):
     _with_outcome(case)
     asked = _signers(case)
-    services.mail_outcome(case, None)
-    services.stop_news(asked[1].pk)
-    assert services.send_outcome_mails().sent == 2
+    outcome.mail_outcome(case, None)
+    links.stop_news(asked[1].pk)
+    assert outcome.send_outcome_mails().sent == 2
     assert {m["To"] for m in smtp_server.wait_for(2)} == {"en@example.org", "ar@example.org"}
 
 

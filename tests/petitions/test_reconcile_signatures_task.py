@@ -9,15 +9,16 @@ from django.utils import timezone
 from campaign.lib import ledger
 from campaign.lib.ledger import TallyKey
 from campaign.models import Tally
-from petitions import services, tasks
+from petitions import tasks
+from petitions.services import counting, links
 
 from .conftest import make_signature
 
 
 def test_it_repairs_drift_and_logs_it(case, caplog):
     for n in range(3):
-        services.confirm_signature(make_signature(case, email=f"p{n}@example.org").pk)
-    services.count_signatures()
+        links.confirm_signature(make_signature(case, email=f"p{n}@example.org").pk)
+    counting.count_signatures()
     today = timezone.localdate()
     # Drift: a lost update, and a tally for a country nobody signed from.
     Tally.objects.filter(country="FR").update(count=7)
@@ -30,16 +31,16 @@ def test_it_repairs_drift_and_logs_it(case, caplog):
 
 
 def test_it_leaves_signatures_the_rollup_has_not_counted_yet_to_the_rollup(case):
-    services.confirm_signature(make_signature(case).pk)
-    assert services.reconcile_signatures() == 0
+    links.confirm_signature(make_signature(case).pk)
+    assert counting.reconcile_signatures() == 0
     assert not Tally.objects.exists()
-    services.count_signatures()
-    assert services.reconcile_signatures() == 0
+    counting.count_signatures()
+    assert counting.reconcile_signatures() == 0
     assert Tally.objects.get().count == 1
 
 
 def test_it_does_not_touch_other_kinds_of_action(case):
     today = timezone.localdate()
     ledger.add_to_tallies([(TallyKey(case.pk, "letter", "online", "FR", today), 5)])
-    services.reconcile_signatures()
+    counting.reconcile_signatures()
     assert Tally.objects.get(kind="letter").count == 5

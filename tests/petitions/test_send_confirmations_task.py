@@ -7,8 +7,9 @@ import re
 from django.utils import timezone
 
 from campaign.lib.outbox import MailStatus
-from petitions import services, tasks
+from petitions import tasks
 from petitions.models import Signature
+from petitions.services import confirmations, invalidation, links, signing
 from tests.conftest import Mailbox, wait_until
 
 from .conftest import make_signature
@@ -24,7 +25,7 @@ def test_it_mails_an_html_and_text_confirmation_in_the_signers_language(client, 
     make_signature(case, email="ana@example.org", language="en")
     make_signature(case, email="zoe@example.org", language="fr", name="Zoë O'Brien")
     make_signature(case, email="khalid@example.org", language="ar", name="خالد")
-    result = services.send_confirmations()
+    result = confirmations.send_confirmations()
     assert (result.sent, result.failed) == (3, 0)
     mails = {m["To"]: m for m in smtp_server.wait_for(3)}
     english, french, arabic = mails["ana@example.org"], mails["zoe@example.org"], mails["khalid@example.org"]
@@ -45,22 +46,22 @@ def test_it_mails_an_html_and_text_confirmation_in_the_signers_language(client, 
 
 def test_it_mails_already_signed_to_a_confirmed_signer_who_signs_again(case, smtp_server):
     signature = make_signature(case)
-    services.send_confirmations()
-    services.confirm_signature(signature.pk)
-    services.sign_petition(case, services.SignatureData(name="Ana", email="ana@example.org", country="FR"))
-    services.send_confirmations()
+    confirmations.send_confirmations()
+    links.confirm_signature(signature.pk)
+    signing.sign_petition(case, signing.SignatureData(name="Ana", email="ana@example.org", country="FR"))
+    confirmations.send_confirmations()
     second = smtp_server.wait_for(2)[1]
     assert "already signed" in second["Subject"]
     assert "/petitions/confirm/" not in Mailbox.text_of(second)
 
 
 def test_it_sends_nothing_for_flagged_or_invalidated_signatures(case, smtp_server):
-    services.sign_petition(
-        case, services.SignatureData(name="Bot", email="bot@example.org", country="FR", flag_rule="honeypot")
+    signing.sign_petition(
+        case, signing.SignatureData(name="Bot", email="bot@example.org", country="FR", flag_rule="honeypot")
     )
     invalid = make_signature(case, email="gone@example.org")
-    services.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
-    assert services.send_confirmations().sent == 0
+    invalidation.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
+    assert confirmations.send_confirmations().sent == 0
     assert smtp_server.messages == []
 
 
@@ -68,7 +69,7 @@ def test_it_records_a_failure_and_retries_later_when_the_mail_server_is_down(cas
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 1
     signature = make_signature(case)
-    result = services.send_confirmations()
+    result = confirmations.send_confirmations()
     assert (result.sent, result.failed) == (0, 1)
     signature.refresh_from_db()
     assert signature.mail_status == MailStatus.PENDING
@@ -81,7 +82,7 @@ def test_it_sends_in_batches_until_the_outbox_is_empty(case, smtp_server, settin
     settings.PETITION_MAIL_BATCH_SIZE = 2
     for n in range(5):
         make_signature(case, email=f"p{n}@example.org")
-    assert services.send_confirmations().sent == 5
+    assert confirmations.send_confirmations().sent == 5
     assert len(smtp_server.wait_for(5)) == 5
 
 
@@ -107,8 +108,8 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings)
         make_signature(case, email=f"s{i}@example.org", name=name, language=language)
         for i, (name, language) in enumerate(zip(names, ["en", "fr", "ar", "en", "fr"], strict=True))
     ]
-    services.confirm_signature(signatures[4].pk)  # an "already signed" mail for this one
-    mails = services.SignatureMails()
+    links.confirm_signature(signatures[4].pk)  # an "already signed" mail for this one
+    mails = confirmations.SignatureMails()
     for signature in Signature.objects.filter(pk__in=[s.pk for s in signatures]):
         with translation.override(signature.language):
             context = {
@@ -116,9 +117,8 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings)
                 "case": case,
                 "case_url": settings.SITE_URL + case.get_absolute_url(),
                 "confirm_url": settings.SITE_URL
-                + reverse("petitions:confirm", args=[services.confirmation_token(signature.pk)]),
-                "remove_url": settings.SITE_URL
-                + reverse("petitions:remove", args=[services.removal_token(signature.pk)]),
+                + reverse("petitions:confirm", args=[links.confirmation_token(signature.pk)]),
+                "remove_url": settings.SITE_URL + reverse("petitions:remove", args=[links.removal_token(signature.pk)]),
                 "link_days": settings.PETITION_CONFIRM_LINK_DAYS,
             }
         confirmed = signature.status == Signature.Status.CONFIRMED

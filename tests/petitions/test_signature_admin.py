@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import Tally
-from petitions import services
 from petitions.models import Signature
+from petitions.services import counting, links
 
 from .conftest import make_signature
 
@@ -26,8 +26,8 @@ def signatures(case):
         make_signature(case, email="bot2@spam.example", ip="198.51.100.11"),
     ]
     for signature in made:
-        services.confirm_signature(signature.pk)
-    services.count_signatures()
+        links.confirm_signature(signature.pk)
+    counting.count_signatures()
     return made
 
 
@@ -113,14 +113,14 @@ def test_it_clears_flags_so_pending_ones_get_their_mail_and_confirmed_ones_count
 
     pending = make_signature(case, email="fast@example.org", flagged=True, flag_rule="too-fast", mail_status="none")
     confirmed = make_signature(case, email="quick@example.org", flagged=True, flag_rule="too-fast")
-    services.confirm_signature(confirmed.pk)
+    links.confirm_signature(confirmed.pk)
     response = organizer_client.post(
         reverse(CHANGELIST), {"action": "clear_flags", "_selected_action": [pending.pk, confirmed.pk]}
     )
     assert response.status_code == 302
     pending.refresh_from_db()
     assert (pending.flagged, pending.mail_status) == (False, MailStatus.PENDING)
-    assert services.count_signatures() == 1
+    assert counting.count_signatures() == 1
 
 
 def test_it_takes_a_deleted_signature_out_of_the_counts(client, superuser, signatures):
@@ -131,7 +131,7 @@ def test_it_takes_a_deleted_signature_out_of_the_counts(client, superuser, signa
     assert response.status_code == 302
     assert not Signature.objects.filter(pk=signatures[0].pk).exists()
     assert sum(Tally.objects.values_list("count", flat=True)) == 2
-    assert services.reconcile_signatures() == 0
+    assert counting.reconcile_signatures() == 0
 
 
 def test_it_lets_only_superusers_delete(organizer_client, signatures):

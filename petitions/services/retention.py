@@ -1,0 +1,68 @@
+"""Personal data kept only as long as needed: `forget_old_data` runs hourly (see docs/privacy.md)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from ..models import Signature
+
+
+@dataclass
+class Forgotten:
+    unconfirmed_deleted: int = 0
+    addresses_blanked: int = 0
+    emails_erased: int = 0
+
+
+def _erase_emails(signatures: QuerySet[Signature]) -> int:
+    """Blank the addresses; keep a one-way hash of the normalised one, so the same person still cannot sign
+    twice while nobody can read or mail the address any more. In batches: this runs once per signature."""
+    erased = 0
+    while batch := list(signatures.exclude(email="").only("pk", "email_normalised")[:2000]):
+        for signature in batch:
+            digest = hashlib.sha256(signature.email_normalised.encode()).hexdigest()
+            signature.email, signature.email_normalised = "", f"erased:{digest}"
+        erased += Signature.objects.bulk_update(batch, ["email", "email_normalised"])
+    return erased
+
+
+def forget_old_data(now: datetime.datetime | None = None) -> Forgotten:
+    """Delete signatures left unconfirmed for PETITION_UNCONFIRMED_DAYS, blank network addresses older than
+    PETITION_IP_RETENTION_DAYS, and erase email addresses once the petition has closed: after
+    PETITION_EMAIL_DAYS_AFTER_CLOSE for signers who did not ask for news of the case, after
+    PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE for those who did. Names and countries stay (they are the petition).
+    Run hourly."""
+    now = now or timezone.now()
+    result = Forgotten()
+    old = now - datetime.timedelta(days=settings.PETITION_UNCONFIRMED_DAYS)
+    while True:
+        ids = list(
+            Signature.objects.filter(status=Signature.Status.PENDING, created_at__lt=old).values_list("pk", flat=True)[
+                :5000
+            ]
+        )
+        if not ids:
+            break
+        # Re-checked in the DELETE: a signature confirmed meanwhile stays.
+        deleted, _ = Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING).delete()
+        result.unconfirmed_deleted += deleted
+    stale = now - datetime.timedelta(days=settings.PETITION_IP_RETENTION_DAYS)
+    result.addresses_blanked = Signature.objects.filter(ip__isnull=False, created_at__lt=stale).update(ip=None)
+    for wants_news, days in (
+        (False, settings.PETITION_EMAIL_DAYS_AFTER_CLOSE),
+        (True, settings.PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE),
+    ):
+        closed_before = now - datetime.timedelta(days=days)
+        closed = Q(case__closes_at__lt=closed_before) | Q(
+            case__closes_at__isnull=True, case__campaign__closes_at__lt=closed_before
+        )
+        result.emails_erased += _erase_emails(
+            Signature.objects.filter(closed, wants_news=wants_news).exclude(status=Signature.Status.PENDING)
+        )
+    return result
