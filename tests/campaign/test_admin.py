@@ -22,9 +22,27 @@ def test_it_keeps_moderators_out_of_cases(moderator_client, case):
     assert moderator_client.get("/admin/campaign/campaign/").status_code == 403
 
 
-def test_it_shows_tallies_read_only(organizer_client, case):
-    assert organizer_client.get("/admin/campaign/tally/").status_code == 200
-    assert organizer_client.get("/admin/campaign/tally/add/").status_code == 403
+@pytest.mark.parametrize("persona", ["organizer", "superuser"])
+def test_it_shows_tallies_read_only(client, case, persona, request):
+    """Tallies are written by the counting tasks and the organizers' reports: not even a superuser edits one."""
+    from django.utils import timezone
+
+    from campaign.lib import ledger
+    from campaign.lib.ledger import TallyKey
+    from campaign.models import Tally
+
+    ledger.add_to_tallies([(TallyKey(case.pk, "signature", "online", "FR", timezone.localdate()), 7)])
+    tally = Tally.objects.get()
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get("/admin/campaign/tally/").status_code == 200
+    page = client.get(f"/admin/campaign/tally/{tally.pk}/change/")
+    assert page.status_code == 200 and 'name="count"' not in page.content.decode()
+
+    changed = {"case": case.pk, "kind": "letter", "source": "paper", "country": "DZ", "day": "2020-12-10", "count": 999}
+    assert client.post(f"/admin/campaign/tally/{tally.pk}/change/", changed).status_code == 403
+    assert client.post("/admin/campaign/tally/add/", changed).status_code == 403
+    assert client.post(f"/admin/campaign/tally/{tally.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert list(Tally.objects.values_list("kind", "source", "country", "count")) == [("signature", "online", "FR", 7)]
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client, case):

@@ -30,3 +30,15 @@ def mixed_ledger(demo_campaign):
             ]
     ledger.add_to_tallies(writes)
     return writes
+
+
+def wait_for_export(client, job, timeout: float = 60) -> dict:
+    """Poll the export's status as its page does (client: an organizer's), until a worker finished or failed
+    it; returns the last status, which the caller checks."""
+    from tests.conftest import wait_until
+
+    def finished():
+        state = client.get(f"/en/staff/exports/{job.pk}/status").json()
+        return state if state["status"] in ("done", "failed") else None
+
+    return wait_until(finished, timeout=timeout, message=f"No worker finished export {job.pk} within {timeout}s")

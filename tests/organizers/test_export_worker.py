@@ -9,7 +9,7 @@ import pytest
 from django.db.models import Sum
 
 from campaign.models import ExportJob, Tally
-from tests.conftest import wait_until
+from tests.organizers.conftest import wait_for_export
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,12 +20,7 @@ def test_a_worker_writes_the_export_and_the_organizer_downloads_it(
     response = organizer_client.post("/en/staff/exports/", {"kind": "by_day", "format": "csv"})
     job = ExportJob.objects.get()
     assert response["Location"] == f"/en/staff/exports/{job.pk}/"
-
-    def finished():
-        state = organizer_client.get(f"/en/staff/exports/{job.pk}/status").json()
-        return state if state["status"] in ("done", "failed") else None
-
-    state = wait_until(finished, timeout=60, message="The worker did not finish the export")
+    state = wait_for_export(organizer_client, job)
     assert state["status"] == "done", state
     download = organizer_client.get(state["download_url"])
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))

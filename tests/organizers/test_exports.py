@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import queue
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -289,47 +291,109 @@ def test_postgresqls_copy_keeps_to_one_campaign_as_python_does(mixed_ledger, dem
     ]
 
 
+# --- The progress of a COPY, followed on its own thread ------------------------------------------------------
+# A COPY sends its rows without Python code; another thread counts them and follows the COPY
+# (organizers.exports.base._CopyProgress). These tests make the COPY wait at given rows on advisory locks the
+# test holds, and learn what that thread wrote from its `written` hook: nothing is timed, nothing races.
+
+# Advisory lock keys of these tests alone (beyond 32 bits: campaign.lib.locks' keys are hashtext() values).
+AFTER_10_ROWS, AFTER_20_ROWS, COUNTING = 2**40 + 10, 2**40 + 20, 2**40 + 30
+# 40 rows; computing row 11 waits on one key, row 21 on the other (each held until the COPY's statement ends).
+HELD_COPY = """
+    SELECT i, CASE WHEN i = 11 THEN pg_advisory_xact_lock(%s) WHEN i = 21 THEN pg_advisory_xact_lock(%s) END
+    FROM generate_series(1, 40) AS i
+"""
+
+
+@contextmanager
+def holding(key: int) -> Iterator[None]:
+    """Hold an advisory lock on this thread's connection: whatever waits on it waits for the test."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+class CopyThread(threading.Thread):
+    """copy_to_csv on a thread (and so a database connection) of its own, as a worker runs it."""
+
+    def __init__(self, job: ExportJob, path: Path, every: int, query: str, params: list) -> None:
+        super().__init__()
+        self.args_ = (job, path, every, query, params, ["row", "waited"])
+        self.rows: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.rows = exports.copy_to_csv(*self.args_)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def result(self) -> int:
+        self.join(30)
+        assert not self.is_alive(), "the COPY did not end"
+        if self.error:
+            raise self.error
+        return self.rows
+
+
+def follow_progress(monkeypatch) -> queue.Queue:
+    """What _CopyProgress writes on the job, in order, as {field: value} dicts."""
+    written: queue.Queue = queue.Queue()
+    monkeypatch.setattr(exports._CopyProgress, "written", lambda self, **progress: written.put(progress))
+    # Only to keep the test short: the COPY waits for the test, whatever this is.
+    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0.05)
+    return written
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_copy_reports_its_total_and_its_progress_while_it_runs(mixed_ledger, organizer, monkeypatch, tmp_path):
-    """The rows of a COPY pass through no Python code: another thread counts them and follows the COPY."""
-    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0.05)
+    written = follow_progress(monkeypatch)
     job = make_job(organizer, status="running")
-    seen = []
-    copied = threading.Event()
-
-    def watch():
-        # What the export page would read, from a connection of its own.
-        while not copied.is_set():
-            seen.append(ExportJob.objects.values_list("progress_done", "progress_total").get(pk=job.pk))
-            time.sleep(0.02)
-        connections.close_all()
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        # 40 rows, one every 20 ms.
-        query = "SELECT i, pg_sleep(0.02) FROM generate_series(1, %s) AS i"
-        rows = exports.copy_to_csv(job, tmp_path / "slow.csv", 10, query, [40], ["row", "slept"])
-    finally:
-        copied.set()
-        watcher.join()
-    assert rows == 40 and len((tmp_path / "slow.csv").read_bytes().splitlines()) == 41
     total = Tally.objects.filter(count__gt=0).count()
-    assert (0, total) in seen and seen == sorted(seen), seen
-    # Written while the COPY ran, every 10 rows at least, never the whole before the end.
-    assert any(10 <= done < 40 for done, _ in seen), seen
-    assert all(done <= 40 and t == total for done, t in seen[seen.index((0, total)) :]), seen
+
+    def on_the_job() -> tuple[int, int]:
+        # What the export page reads, from a connection of its own.
+        return ExportJob.objects.values_list("progress_done", "progress_total").get(pk=job.pk)
+
+    copy = CopyThread(job, tmp_path / "held.csv", 10, HELD_COPY, [AFTER_10_ROWS, AFTER_20_ROWS])
+    try:
+        with holding(AFTER_20_ROWS):
+            with holding(AFTER_10_ROWS):
+                copy.start()
+                assert written.get(timeout=30) == {"progress_total": total}
+                # Every 10 rows: nothing before the 10th, and the 10th while the COPY waits after it.
+                assert written.get(timeout=30) == {"progress_done": 10}
+                assert on_the_job() == (10, total)
+            assert written.get(timeout=30) == {"progress_done": 20}
+            assert on_the_job() == (20, total)
+    finally:
+        rows = copy.result()
+    assert rows == 40 and len((tmp_path / "held.csv").read_bytes().splitlines()) == 41
+    # Once let go, the COPY ends at once; the thread may have seen its last rows (run_export writes the end).
+    later = [written.get_nowait() for _ in range(written.qsize())]
+    assert all(list(p) == ["progress_done"] and 30 <= p["progress_done"] <= 40 for p in later), later
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_count_still_running_when_the_copy_ends_is_cancelled(organizer, monkeypatch, tmp_path):
-    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0.05)
+    written = follow_progress(monkeypatch)
+    counting = threading.Event()
     errors = []
 
     def slow_count(job):
+        # On the progress thread's connection: hold COUNTING, then, in the one statement that would take ten
+        # seconds, let it go. The test takes COUNTING once that statement runs on the server.
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_sleep(10)")
+                cursor.execute("SELECT pg_advisory_lock(%s)", [COUNTING])
+                counting.set()
+                cursor.execute("SELECT pg_sleep(10) FROM (SELECT pg_advisory_unlock(%s)) AS let_go", [COUNTING])
         except Exception as exc:
             errors.append(exc)
             raise
@@ -337,12 +401,22 @@ def test_a_count_still_running_when_the_copy_ends_is_cancelled(organizer, monkey
 
     monkeypatch.setattr(exports, "count_rows", slow_count)
     job = make_job(organizer, status="running")
-    # About 0.3 seconds: the count starts after 0.05 and is still running at the end.
-    query = "SELECT i, pg_sleep(0.01) FROM generate_series(1, 30) AS i"
-    assert exports.copy_to_csv(job, tmp_path / "short.csv", 10, query, [], ["row", "slept"]) == 30
+    copy = CopyThread(job, tmp_path / "short.csv", 10, HELD_COPY, [AFTER_10_ROWS, AFTER_20_ROWS])
+    try:
+        with holding(AFTER_10_ROWS):
+            copy.start()
+            assert counting.wait(30), "the count did not start"
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '30s'")
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COUNTING])
+        # The COPY goes on to its end while the count is still running: stopping the thread cancels it.
+    finally:
+        rows = copy.result()
+    assert rows == 40
     assert len(errors) == 1 and "canceling statement due to user request" in str(errors[0])
     job.refresh_from_db()
     assert (job.progress_done, job.progress_total) == (0, 0)
+    assert written.empty()
 
 
 def test_an_xlsx_export_too_big_for_one_sheet_goes_on_in_another(mixed_ledger, organizer, monkeypatch):

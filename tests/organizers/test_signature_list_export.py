@@ -17,7 +17,7 @@ from organizers.exports.base import run_export_task
 from organizers.exports.signatures import SIGNATURES
 from petitions.models import Signature
 from petitions.services import invalidation, links
-from tests.conftest import wait_until
+from tests.organizers.conftest import wait_for_export
 from tests.petitions.conftest import make_signature
 
 LISTS_URL = "/en/staff/authority-lists/"
@@ -251,12 +251,7 @@ def test_a_worker_writes_the_list_and_the_organizer_downloads_it(start_worker, o
     start_worker(PRIVATE_MEDIA_ROOT=str(settings.PRIVATE_MEDIA_ROOT))
     organizer_client.post(LISTS_URL, {"case": signed.pk, "format": "csv"})
     job = ExportJob.objects.get()
-
-    def finished():
-        state = organizer_client.get(f"/en/staff/exports/{job.pk}/status").json()
-        return state if state["status"] in ("done", "failed") else None
-
-    state = wait_until(finished, timeout=60, message="The worker did not finish the list")
+    state = wait_for_export(organizer_client, job)
     assert state["status"] == "done", state
     download = organizer_client.get(state["download_url"])
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"), newline="")))
