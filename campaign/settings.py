@@ -152,6 +152,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# When the broker goes away, the worker, beat and web processes try again at once, then every half second,
+# then every second, for as long as it takes (CELERY_BROKER_CONNECTION_MAX_RETRIES below): back within a
+# second or two of Redis (docs/reliability.md). Celery's default waits 2, 4, 6 ... up to 30 s between tries.
+_BROKER_RETRY = {"interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -164,7 +168,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # acks_late on Redis: a task not acknowledged within this time is handed to another worker, so it
     # must stay well above the slowest task (a digest or an export).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **_BROKER_RETRY}
 else:
     CACHES = {
         "default": {
@@ -186,6 +190,7 @@ else:
         "store_processed": False,
         # Its table of exchanges: under var/ too (kombu's default is ./control, beside the code).
         "control_folder": str(_control),
+        **_BROKER_RETRY,
     }
     # The filesystem transport has no broadcast channel for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
@@ -197,6 +202,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Retried every second (_BROKER_RETRY), 100 tries (Celery's default) would end a worker after under two minutes
+# without Redis: retry for as long as it takes. The worker's consumer uses the intervals (campaign.celery).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CONSUMER = "campaign.celery:BrokerConsumer"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Each app adds its own periodic tasks to beat's schedule (campaign.celery.schedule, from its AppConfig), with
