@@ -22,6 +22,8 @@ $(BIN)/.installed: requirements.txt
 messages: $(BIN)/.installed
 	@$(BIN)/pybabel -q compile --directory locale --domain django
 
+# The demo, with debug pages: DEBUG is off unless asked for. Without SECRET_KEY it answers on loopback only.
+run: export DEBUG := true
 run: $(BIN)/.installed messages
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --with-demo-users

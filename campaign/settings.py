@@ -2,12 +2,17 @@
 
 The defaults run the demo on one machine with nothing installed: an SQLite file, a file-based cache, a
 Celery broker on the filesystem and mail printed to the console. Production points the same code at
-PostgreSQL, Redis and SMTP (see the configuration table in README.md), and refuses to start with DEBUG off
-until SECRET_KEY and SITE_URL are set.
+PostgreSQL, Redis and SMTP (see the configuration table in README.md).
+
+DEBUG is off unless asked for (`make run` asks). Without SECRET_KEY, Plume signs with a demo key printed
+below, which anyone could use to forge links: it then answers on loopback only (127.0.0.1, [::1], localhost)
+and refuses to start when told to serve any other host. With a SECRET_KEY, SITE_URL is required.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,29 +27,64 @@ VAR_DIR = Path(environ.Env().str("PLUME_VAR_DIR", default=str(BASE_DIR / "var"))
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: an operator who forgets it runs without debug pages. `make run` turns it on.
+DEBUG = env.bool("DEBUG", default=False)
+
+# Published on purpose, so the demo and the tests run with nothing set; never good enough for a site.
+DEMO_SECRET_KEY = "plume-demo-only-not-secret-" + "x" * 40
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEMO_SECRET_KEY
+RUNS_WITH_DEMO_KEY = SECRET_KEY == DEMO_SECRET_KEY
+# The hosts the demo key may serve: only this machine can reach them.
+LOOPBACK_HOSTS = ["127.0.0.1", "[::1]", "localhost"]
 
 
-def _required_in_production(name: str, demo_default: str) -> str:
-    value = env.str(name, default="")
-    if value:
-        return value
-    if not DEBUG:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see the configuration table in README.md).")
-    return demo_default
+def _is_loopback(host: str) -> bool:
+    name = host.strip().lower().strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
-SECRET_KEY = _required_in_production("SECRET_KEY", "plume-demo-only-not-secret-" + "x" * 40)
-SITE_URL = _required_in_production("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+def _host_entry(host: str) -> str:
+    """An ALLOWED_HOSTS entry as Django compares it: IPv6 addresses in brackets."""
+    host = host.strip()
+    try:
+        return f"[{ipaddress.IPv6Address(host)}]"
+    except ValueError:
+        return host
+
+
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if not SITE_URL:
+    if not RUNS_WITH_DEMO_KEY:
+        raise ImproperlyConfigured(
+            "SITE_URL must be set with a SECRET_KEY: it is the base of the links in mails (see the configuration "
+            "table in README.md)."
+        )
+    SITE_URL = "http://127.0.0.1:8000"
 _site = urlsplit(SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.hostname:
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http:// or https:// address, not {SITE_URL!r}.")
 SITE_IS_HTTPS = _site.scheme == "https"
 
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS",
-    default=[_site.hostname, "127.0.0.1", "localhost"] if DEBUG else [_site.hostname],
-)
+if RUNS_WITH_DEMO_KEY:
+    ALLOWED_HOSTS = [_host_entry(h) for h in env.list("ALLOWED_HOSTS", default=LOOPBACK_HOSTS)]
+    _others = [h for h in [_site.hostname, *ALLOWED_HOSTS] if not _is_loopback(h)]
+    if _others:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set to serve {', '.join(dict.fromkeys(_others))}. Without it Plume signs "
+            "confirmation links and sessions with the demo key printed in its source, which anyone could use to "
+            "forge them, so it only answers on 127.0.0.1, [::1] and localhost (see the configuration table in "
+            "README.md)."
+        )
+else:
+    ALLOWED_HOSTS = [
+        _host_entry(h)
+        for h in env.list("ALLOWED_HOSTS", default=[_site.hostname, *LOOPBACK_HOSTS] if DEBUG else [_site.hostname])
+    ]
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 # The HTTPS settings follow SITE_URL, so production settings also run over plain HTTP on loopback.
@@ -82,7 +122,8 @@ CONTENT_SECURITY_POLICY = {
 INSTALLED_APPS = [
     # modeltranslation must come before the admin to add per-language tabs to it.
     "modeltranslation",
-    "django.contrib.admin",
+    # Django's admin, on a site that asks staff for their second factor when STAFF_TWO_FACTOR is on.
+    "campaign.lib.signin.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -94,6 +135,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_countries",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "campaign",
     "petitions",
     "letters",
@@ -108,9 +153,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "campaign.lib.signin.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "campaign.urls"
@@ -243,16 +292,19 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Uploads that must never be reachable by a public URL (letters' images before approval).
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# The demo and DEBUG serve static files straight from static/ (no collectstatic); a site serves the hashed,
+# compressed files collectstatic wrote.
+_STATIC_FROM_SOURCE = DEBUG or RUNS_WITH_DEMO_KEY
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if _STATIC_FROM_SOURCE
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = _STATIC_FROM_SOURCE
+WHITENOISE_AUTOREFRESH = _STATIC_FROM_SOURCE
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -265,11 +317,39 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# --- Staff sign-in -------------------------------------------------------------------------------------
+# django-axes counts failed sign-ins per user name and network (an IPv6 /64 as one, like the rate limits)
+# and locks that pair out for a while; a successful sign-in clears the count. `manage.py axes_reset_username
+# NAME` lifts a lockout early. Only failures are kept, and only until their lockout is over.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("STAFF_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("STAFF_SIGNIN_LOCKOUT_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "campaign.lib.abuse.client_network"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+# Log lines about failed sign-ins name the user and network as "********" (django-axes masks them).
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "campaign.lib.signin.locked_out"
+# Staff who can see personal data (every staff role in Plume: moderators read letters and writers' names,
+# organizers the signers' lists) use a second factor, a code from an authenticator app (TOTP, django-otp),
+# when this is on: `manage.py enrol_second_factor NAME` gives them one (see README.md).
+STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=False)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = "Plume"
+
+# --- Supporters' forms ------------------------------------------------------------------------------------
+# The signed time a petition or letter form carries is good for this long; an older one comes back to the
+# visitor with a message and a fresh time (campaign.lib.abuse.HumanCheckFormMixin).
+FORM_EXPIRES_AFTER_SECONDS = env.int("FORM_EXPIRES_AFTER_SECONDS", default=3600)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Paths in log lines ("Not Found: /en/petitions/confirm/...") lose the tokens they carry.
+    "filters": {"no_tokens": {"()": "campaign.lib.accesslog.RedactTokensFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -327,7 +407,8 @@ LETTERS_MAX_CHARS = env.int("LETTERS_MAX_CHARS", default=1500)
 LETTERS_IMAGE_MAX_BYTES = env.int("LETTERS_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
 LETTERS_IMAGE_MAX_PIXELS = env.int("LETTERS_IMAGE_MAX_PIXELS", default=40_000_000)
 LETTERS_IMAGE_MAX_SIDE = env.int("LETTERS_IMAGE_MAX_SIDE", default=2000)
-# Letters one network address may send per hour; the same text from one address per day.
+# Letters one network address may try to send per hour (every attempt counts, before its upload is read);
+# the same text from one address per day.
 LETTERS_RATE_LIMIT_PER_HOUR = env.int("LETTERS_RATE_LIMIT_PER_HOUR", default=10)
 LETTERS_SAME_TEXT_PER_DAY = env.int("LETTERS_SAME_TEXT_PER_DAY", default=2)
 # A letter sent sooner than this after the form was shown is kept but flagged for the moderator ("bot").

@@ -4,6 +4,7 @@ disabilities). Shared by every form a supporter submits: the petition and the le
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import time
 from typing import NamedTuple
@@ -19,6 +20,12 @@ from django.utils.translation import gettext_lazy as _
 log = logging.getLogger(__name__)
 
 _STARTED_SALT = "plume.form-started"
+
+# Shown when a form comes back after FORM_EXPIRES_AFTER_SECONDS (an hour): someone who left the page open gets
+# the form again as they filled it in, with a fresh time, and sends it once more.
+FORM_EXPIRED_MESSAGE = _(
+    "This page was open for a long time, so nothing was sent yet. Please check the form and send it again."
+)
 
 
 def sign_form_time(moment: float) -> str:
@@ -48,12 +55,29 @@ class HumanCheckFormMixin(forms.Form):
         if not self.is_bound:  # A submitted form carries its own time.
             self.fields["started"].initial = sign_form_time(time.time())
 
+    def _shown_at(self) -> int | None:
+        """When the form was shown (the signed time it carried), or None if it carried no genuine time."""
+        try:
+            return int(signing.TimestampSigner(salt=_STARTED_SALT).unsign(self.cleaned_data.get("started") or ""))
+        except (signing.BadSignature, ValueError):
+            return None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        shown = self._shown_at()
+        if shown is not None and time.time() - shown > settings.FORM_EXPIRES_AFTER_SECONDS:
+            # A signed time is only good for so long, or one value fetched once would serve a robot for ever.
+            # The form goes back with what was typed and a new time: sending it again works.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("started")] = sign_form_time(time.time())
+            raise forms.ValidationError(FORM_EXPIRED_MESSAGE, code="expired")
+        return data
+
     def suspicion(self) -> str:
         if self.cleaned_data.get("website"):
             return "honeypot"
-        try:
-            shown = int(signing.TimestampSigner(salt=_STARTED_SALT).unsign(self.cleaned_data.get("started") or ""))
-        except (signing.BadSignature, ValueError):
+        shown = self._shown_at()
+        if shown is None:
             return "no-form-time"
         if time.time() - shown < self.min_seconds_to_fill:
             return "too-fast"
@@ -70,8 +94,38 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def network_key(key: str) -> str:
+    """What a rate limit counts for `key`: an IPv4 address as it is, an IPv6 address as its /64 (one visitor
+    usually holds a whole /64 and may change address within it at will), and an address followed by
+    `:something` (an address and a text, say) likewise. Any other key is returned as it is."""
+    if not key:
+        return key
+    for address, rest in ((key, ""), (key.rpartition(":")[0], ":" + key.rpartition(":")[2])):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped) + rest
+        if ip.version == 6:
+            return str(ipaddress.IPv6Network((ip, 64), strict=False)) + rest
+        return str(ip) + rest
+    return key
+
+
+def client_network(request: HttpRequest) -> str | None:
+    """The visitor's address as the limits count it, written as an address (an IPv6 /64 as its first address),
+    or None when unknown: for other counters of the same visitor, such as the staff sign-in lockout
+    (settings.AXES_CLIENT_IP_CALLABLE)."""
+    return network_key(client_ip(request)).removesuffix("/64") or None
+
+
 class RateLimit(NamedTuple):
-    """At most `limit` hits for `key` in `bucket` per window of `window_seconds`."""
+    """At most `limit` hits for `key` in `bucket` per window of `window_seconds`.
+
+    A key that is a network address (or starts with one, followed by `:` and more) counts per network, not
+    per address: see network_key. So views build their limits from client_ip() as it is.
+    """
 
     bucket: str
     key: str
@@ -80,7 +134,7 @@ class RateLimit(NamedTuple):
 
     def cache_key(self) -> str:
         window = int(time.time() // self.window_seconds)
-        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        digest = hashlib.sha256(network_key(self.key).encode()).hexdigest()[:32]
         return f"ratelimit:{self.bucket}:{digest}:{window}"
 
 

@@ -1,4 +1,5 @@
-"""Settings come from the environment; production refuses to start without its secrets."""
+"""Settings come from the environment; production refuses to start without its secrets, and the demo (no
+SECRET_KEY: the key printed in the source) answers on loopback only."""
 
 from __future__ import annotations
 
@@ -67,24 +68,60 @@ def test_it_turns_https_settings_off_for_a_plain_http_site():
     assert shown["SECURE_HSTS_SECONDS"] == 0
 
 
-def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+def test_it_refuses_to_serve_a_site_with_the_demo_key():
+    """A production deployment that forgot SECRET_KEY would sign confirmation links with a published key."""
     result = run(["manage.py", "check"], **{**PRODUCTION, "SECRET_KEY": ""})
     assert result.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "SECRET_KEY must be set to serve plume.example.org" in result.stderr
+    assert "the demo key" in result.stderr
 
 
-def test_it_refuses_to_start_without_a_site_url_when_debug_is_off():
+def test_it_refuses_to_start_without_a_site_url_when_a_secret_key_is_set():
     result = run(["manage.py", "check"], **{**PRODUCTION, "SITE_URL": ""})
     assert result.returncode != 0
-    assert "SITE_URL must be set when DEBUG is off" in result.stderr
+    assert "SITE_URL must be set" in result.stderr
 
 
-def test_it_uses_the_embedded_default_with_no_settings(tmp_path):
+def test_it_runs_the_demo_with_debug_off_and_loopback_only_with_no_settings(tmp_path):
     result = run(["-c", SHOW], PLUME_VAR_DIR=str(tmp_path))
     shown = json.loads(result.stdout)
-    assert shown["DEBUG"] is True
+    assert shown["DEBUG"] is False
+    assert shown["ALLOWED_HOSTS"] == ["127.0.0.1", "[::1]", "localhost"]
     assert shown["CELERY_BROKER_URL"] == "filesystem://"
     assert shown["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"ALLOWED_HOSTS": "plume.example.org"},
+        {"ALLOWED_HOSTS": "*"},
+        {"ALLOWED_HOSTS": "localhost,192.168.1.20"},
+        {"SITE_URL": "https://plume.example.org"},
+        # Written out: the demo key is the demo key, however it is given.
+        {"ALLOWED_HOSTS": "plume.example.org", "SECRET_KEY": "plume-demo-only-not-secret-" + "x" * 40},
+    ],
+)
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_it_refuses_to_serve_other_hosts_than_loopback_with_the_demo_key(tmp_path, asked, debug):
+    result = run(["manage.py", "check"], DEBUG=debug, PLUME_VAR_DIR=str(tmp_path), **asked)
+    assert result.returncode != 0, result.stdout
+    assert "SECRET_KEY must be set to serve" in result.stderr
+    assert "127.0.0.1, [::1] and localhost" in result.stderr
+
+
+def test_it_serves_the_loopback_names_with_the_demo_key(tmp_path):
+    result = run(
+        ["-c", SHOW],
+        DEBUG="true",
+        ALLOWED_HOSTS="localhost,127.0.0.1,::1",
+        SITE_URL="http://localhost:8001",
+        PLUME_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["DEBUG"] is True
+    assert shown["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
 
 
 def test_it_collects_the_static_files_for_production(tmp_path):

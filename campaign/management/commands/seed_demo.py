@@ -16,7 +16,8 @@ from django.utils import timezone
 from campaign.models import Campaign, Case
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "write-for-rights-2020.json"
-# Published on purpose: demo users exist only with DEBUG on (see _demo_users).
+# Published on purpose: demo users exist only with DEBUG on and the demo key, which serves loopback only (see
+# _demo_users and settings.RUNS_WITH_DEMO_KEY).
 DEMO_PASSWORD = "plume-demo-password"  # noqa: S105
 DEMO_USERS = [("admin", None), ("moderator", "Moderators"), ("organizer", "Organizers")]
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             "--with-demo-users",
             action="store_true",
             help=f"Also create the staff users admin, moderator and organizer with the password {DEMO_PASSWORD!r} "
-            "(refused unless DEBUG is on).",
+            "(refused unless DEBUG is on and no SECRET_KEY is set: the demo, on this machine only).",
         )
 
     @transaction.atomic
@@ -91,8 +92,11 @@ class Command(BaseCommand):
             self._demo_users()
 
     def _demo_users(self) -> None:
-        if not settings.DEBUG:
-            raise CommandError("Demo users have a published password: they are only created when DEBUG is on.")
+        if not (settings.DEBUG and settings.RUNS_WITH_DEMO_KEY):
+            raise CommandError(
+                "Demo users have a published password: they are only created when DEBUG is on and no SECRET_KEY is "
+                "set (the demo, which answers on this machine only)."
+            )
         User = get_user_model()
         for username, group in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
