@@ -393,6 +393,13 @@ PETITION_IP_RETENTION_DAYS = env.int("PETITION_IP_RETENTION_DAYS", default=7)
 # who asked to hear how the case turns out are kept longer, for that news.
 PETITION_EMAIL_DAYS_AFTER_CLOSE = env.int("PETITION_EMAIL_DAYS_AFTER_CLOSE", default=30)
 PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE = env.int("PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE", default=365)
+# An erased signature keeps a keyed hash of its normalised address, so the same person still signs a petition
+# once. Its key: this, or when empty SECRET_KEY. Changing it makes every stored marker stale (docs/petitions.md):
+# set it to the old SECRET_KEY before rotating that one.
+PETITION_EMAIL_MARKER_KEY = env.str("PETITION_EMAIL_MARKER_KEY", default="")
+# A paper import's rejected rows (addresses masked) are kept this long for the organizer to correct them, then
+# erased by the hourly forgetting task; the import's counts stay.
+PETITION_PAPER_REPORT_DAYS = env.int("PETITION_PAPER_REPORT_DAYS", default=30)
 # Confirmation mails claimed per batch (one SMTP connection), and how long one task keeps sending batches.
 PETITION_MAIL_BATCH_SIZE = env.int("PETITION_MAIL_BATCH_SIZE", default=200)
 PETITION_MAIL_TASK_SECONDS = env.int("PETITION_MAIL_TASK_SECONDS", default=20)

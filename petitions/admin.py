@@ -1,9 +1,10 @@
-"""Admin for signatures, paper imports and email rules.
+"""Admin for signatures, paper imports, outcome mailings and email rules.
 
 Who sees what (see docs/petitions.md): Moderators see nothing of petitions. Organizers see signatures
-(name, case, country, status; never the email address or network address), invalidate them and import paper
-sheets (the lists for the authority are on the organizers' pages: organizers/views.py). Email and network
-addresses are for superusers only.
+(name, case, country, status; never the email address or network address), invalidate them, import paper
+sheets and mail outcomes (the lists for the authority are on the organizers' pages: organizers/views.py).
+Email and network addresses are for superusers only, and so are lookups on them in the URL
+(campaign.lib.admin.PersonalDataAdmin).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from django.views.generic import RedirectView
 from campaign.lib.admin import PersonalDataAdmin
 
 from .forms import BulkInvalidationForm, OutcomeMailingForm, PaperImportForm
-from .models import EmailRule, OutcomeMailing, PaperImport, Signature
-from .services import invalidation, outcome, paper
+from .models import EmailRule, OutcomeMailing, PaperImport, Signature, email_marker, normalise_email
+from .services import invalidation, outcome, paper, retention
 
-PERSONAL_FIELDS = ("email", "email_normalised", "ip", "mail_last_error")
+# Hidden from organizers in lists and forms; campaign.lib.admin.PersonalDataAdmin refuses them lookups on these
+# too (and on any field of that name across a relation).
+PERSONAL_FIELDS = ("email", "email_normalised", "email_marker", "ip", "mail_last_error")
 
 
 @admin.register(EmailRule)
@@ -53,8 +56,16 @@ class SignatureAdmin(PersonalDataAdmin):
         return self.list_display
 
     def get_search_fields(self, request: HttpRequest):
-        # Exact match only: served by an index, and only for those allowed to see addresses.
-        return ("=email_normalised",) if request.user.is_superuser else ()
+        # The search box, for superusers only: they search by address (get_search_results).
+        return ("email_marker",) if request.user.is_superuser else ()
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Signature], search_term: str):
+        """A superuser finds one person's signatures by their address, exactly, also once it was erased (a
+        request to be forgotten): through the marker, served by the unique index."""
+        term = search_term.strip()
+        if not term or not request.user.is_superuser:
+            return queryset, False
+        return queryset.filter(email_marker=email_marker(normalise_email(term))), False
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = [f.name for f in Signature._meta.concrete_fields if f.name != "id"]
@@ -148,12 +159,18 @@ class SignatureAdmin(PersonalDataAdmin):
 
 
 @admin.register(PaperImport)
-class PaperImportAdmin(admin.ModelAdmin):
+class PaperImportAdmin(PersonalDataAdmin):
+    """Organizers add imports and read their reports (names as written, addresses masked); superusers may erase a
+    report before the hourly task does (PETITION_PAPER_REPORT_DAYS)."""
+
     list_display = ("case", "event", "day", "kind", "accepted", "rejected", "uploaded_by", "uploaded_at")
     list_filter = ("kind", "case")
     list_select_related = ("case", "uploaded_by")
     readonly_fields = ("case", "kind", "event", "day", "file_name", "uploaded_by", "uploaded_at", "accepted")
     add_form = PaperImportForm
+    # The report is read on its page, not searched: a lookup could still find what the masks hide.
+    personal_fields = ("report",)
+    actions = ["erase_reports"]
 
     def get_form(self, request: HttpRequest, obj=None, **kwargs):
         if obj is None:
@@ -171,7 +188,7 @@ class PaperImportAdmin(admin.ModelAdmin):
     @admin.display(description=_("Rejected rows"))
     def rejected_rows(self, obj: PaperImport) -> str:
         if not obj.report:
-            return "-"
+            return _("The rejected rows were erased.") if obj.rejected else "-"
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -208,9 +225,17 @@ class PaperImportAdmin(admin.ModelAdmin):
         # Its counts are in the ledger; a wrong import is corrected by importing the difference.
         return False
 
+    def has_erase_report_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description=_("Erase the rejected rows of the selected imports"), permissions=["erase_report"])
+    def erase_reports(self, request: HttpRequest, queryset: QuerySet[PaperImport]) -> None:
+        n = retention.erase_paper_reports(queryset)
+        self.message_user(request, ngettext("%d report erased.", "%d reports erased.", n) % n)
+
 
 @admin.register(OutcomeMailing)
-class OutcomeMailingAdmin(admin.ModelAdmin):
+class OutcomeMailingAdmin(PersonalDataAdmin):
     """How a case turned out, mailed to the signers who asked for it. Organizers see counts, never addresses."""
 
     list_display = ("case", "recipients", "sent", "created_by", "created_at")

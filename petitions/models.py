@@ -6,6 +6,9 @@ never from the web request. Counting goes through `campaign.lib.ledger` (see `se
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import threading
 import time
 
@@ -22,7 +25,9 @@ class EmailRule(models.Model):
     """How addresses at one domain are made comparable, so one person signs a petition once.
 
     gmail.com ignores dots and everything after a "+" in the part before the "@": "Ana.Lima+w4r@gmail.com"
-    and "analima@gmail.com" are the same inbox. Seeded by a data migration; organizers can add more.
+    and "analima@gmail.com" are the same inbox. Seeded by a data migration; superusers can add more (organizers
+    read them: one wrong rule on a big domain would merge strangers' signatures). A rule applies to signatures
+    made after it; earlier ones keep the marker they were stored with.
     """
 
     domain = models.CharField(_("domain"), max_length=253, unique=True, help_text=_("For example: gmail.com"))
@@ -88,6 +93,29 @@ def normalise_email(email: str) -> str:
     return f"{local}@{domain}"
 
 
+def email_marker(email_normalised: str) -> str:
+    """The marker of one inbox ("" for no address): a keyed hash (HMAC-SHA256, 128 bits) of the normalised
+    address, kept when the address is erased so that the same person still signs a petition once.
+
+    It is pseudonymous, not anonymous: whoever holds the key (PETITION_EMAIL_MARKER_KEY, else SECRET_KEY) can
+    tell whether a guessed address signed; without the key, nobody can. The HMAC is taken of the address's
+    SHA-256, because that is what rows erased before markers existed kept: their markers are the same
+    (migrations/0004_email_marker.py, which holds a copy of this to stay valid: keep the two in step).
+    """
+    if not email_normalised:
+        return ""
+    digest = hashlib.sha256(email_normalised.encode()).hexdigest()
+    return hmac.new(
+        _marker_key(settings.PETITION_EMAIL_MARKER_KEY or settings.SECRET_KEY), digest.encode(), "sha256"
+    ).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=4)
+def _marker_key(secret: str) -> bytes:
+    # A key of its own, derived from the secret, so a marker never equals any other MAC made with SECRET_KEY.
+    return hashlib.sha256(b"plume.petitions.email-marker:" + secret.encode()).digest()
+
+
 class SignatureQuerySet(models.QuerySet):
     def countable(self) -> SignatureQuerySet:
         """Confirmed and not flagged: what the ledger counts and the authority receives."""
@@ -129,8 +157,12 @@ class Signature(OutboxFields):
     name = models.CharField(_("name"), max_length=200)
     # As typed, for the mail; empty for a paper signature without one.
     email = models.EmailField(_("email"), max_length=254, blank=True)
-    # Lower-cased, with the domain's rules applied: one signature per inbox and petition.
+    # Lower-cased, with the domain's rules applied (for bulk invalidation by domain); blanked on erasure.
     email_normalised = models.CharField(_("normalised email"), max_length=254, blank=True)
+    # email_marker(email_normalised), computed in Python so signing stays one INSERT, and kept on erasure: one
+    # signature per inbox and petition, before and after the address is erased. The database default only serves
+    # rows inserted in SQL without it (bench/export.py).
+    email_marker = models.CharField(_("email marker"), max_length=32, blank=True, db_default="")
     country = CountryField(_("country"), blank=True)
     language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
     wants_news = models.BooleanField(_("wants to hear how the case turns out"), default=False)
@@ -161,10 +193,12 @@ class Signature(OutboxFields):
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
         constraints = [
+            # The marker first: the same index finds a person's signatures on every case (new links, erasure
+            # requests) and on one (a repeat).
             models.UniqueConstraint(
-                fields=["case", "email_normalised"],
-                condition=~models.Q(email_normalised=""),
-                name="signature_one_per_inbox_and_case",
+                fields=["email_marker", "case"],
+                condition=~models.Q(email_marker=""),
+                name="signature_one_per_person_and_case",
             )
         ]
         indexes = [
@@ -176,7 +210,6 @@ class Signature(OutboxFields):
             ),
             models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="signature_unconfirmed"),
             models.Index(fields=["created_at"], condition=models.Q(ip__isnull=False), name="signature_with_ip"),
-            models.Index(fields=["email_normalised"], name="signature_email"),
             models.Index(fields=["case", "status"], name="signature_case_status"),
         ]
         permissions = [

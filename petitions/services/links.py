@@ -81,10 +81,10 @@ def remove_pending_signature(signature_id: int) -> bool:
 
 def resend_link(signature_id: int) -> bool:
     """An expired link's "send me a new one" button."""
-    signature = Signature.objects.filter(pk=signature_id).values("case_id", "email_normalised").first()
+    signature = Signature.objects.filter(pk=signature_id).values("case_id", "email_marker").first()
     if signature is None:
         return False
-    return queue_repeat_mail(signature["case_id"], signature["email_normalised"])
+    return queue_repeat_mail(signature["case_id"], signature["email_marker"])
 
 
 # The outcome mail's "hear no more" link does not expire: the news may come months after the signature.

@@ -1,16 +1,16 @@
-"""Personal data kept only as long as needed: `forget_old_data` runs hourly (see docs/privacy.md)."""
+"""Personal data kept only as long as needed: `forget_old_data` runs hourly (see docs/privacy.md and the
+retention table in docs/petitions.md); `erase_paper_reports` is also a superuser's action in the admin."""
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ..models import Signature
+from ..models import PaperImport, Signature
 
 
 @dataclass
@@ -18,18 +18,22 @@ class Forgotten:
     unconfirmed_deleted: int = 0
     addresses_blanked: int = 0
     emails_erased: int = 0
+    paper_reports_erased: int = 0
 
 
 def _erase_emails(signatures: QuerySet[Signature]) -> int:
-    """Blank the addresses; keep a one-way hash of the normalised one, so the same person still cannot sign
-    twice while nobody can read or mail the address any more. In batches: this runs once per signature."""
+    """Blank the addresses, as typed and normalised. The keyed marker stays (models.email_marker), so the same
+    person still signs a petition once, while nobody can read or mail the address any more. In batches: this
+    runs once per signature of a closed petition."""
     erased = 0
-    while batch := list(signatures.exclude(email="").only("pk", "email_normalised")[:2000]):
-        for signature in batch:
-            digest = hashlib.sha256(signature.email_normalised.encode()).hexdigest()
-            signature.email, signature.email_normalised = "", f"erased:{digest}"
-        erased += Signature.objects.bulk_update(batch, ["email", "email_normalised"])
+    while ids := list(signatures.exclude(email="", email_normalised="").values_list("pk", flat=True)[:5000]):
+        erased += Signature.objects.filter(pk__in=ids).update(email="", email_normalised="")
     return erased
+
+
+def erase_paper_reports(imports: QuerySet[PaperImport]) -> int:
+    """Erase the rejected rows of paper imports (names as written, masked addresses); their counts stay."""
+    return imports.exclude(report=[]).update(report=[])
 
 
 def forget_old_data(now: datetime.datetime | None = None) -> Forgotten:
@@ -37,7 +41,7 @@ def forget_old_data(now: datetime.datetime | None = None) -> Forgotten:
     PETITION_IP_RETENTION_DAYS, and erase email addresses once the petition has closed: after
     PETITION_EMAIL_DAYS_AFTER_CLOSE for signers who did not ask for news of the case, after
     PETITION_NEWS_EMAIL_DAYS_AFTER_CLOSE for those who did. Names and countries stay (they are the petition).
-    Run hourly."""
+    Erase the rejected rows of paper imports older than PETITION_PAPER_REPORT_DAYS. Run hourly."""
     now = now or timezone.now()
     result = Forgotten()
     old = now - datetime.timedelta(days=settings.PETITION_UNCONFIRMED_DAYS)
@@ -65,4 +69,6 @@ def forget_old_data(now: datetime.datetime | None = None) -> Forgotten:
         result.emails_erased += _erase_emails(
             Signature.objects.filter(closed, wants_news=wants_news).exclude(status=Signature.Status.PENDING)
         )
+    reports_before = now - datetime.timedelta(days=settings.PETITION_PAPER_REPORT_DAYS)
+    result.paper_reports_erased = erase_paper_reports(PaperImport.objects.filter(uploaded_at__lt=reports_before))
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from campaign.lib.outbox import MailStatus
 from campaign.models import Case
 
-from ..models import Signature, normalise_email
+from ..models import Signature, email_marker, normalise_email
 
 
 class SignOutcome(enum.Enum):
@@ -51,11 +52,13 @@ def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
     if not case.is_open():
         return SignOutcome.CLOSED
     now = timezone.now()
+    normalised = normalise_email(data.email)
     signature = Signature(
         case=case,
         name=data.name,
         email=data.email,
-        email_normalised=normalise_email(data.email),
+        email_normalised=normalised,
+        email_marker=email_marker(normalised),
         country=data.country,
         language=data.language,
         wants_news=data.wants_news,
@@ -70,7 +73,7 @@ def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
     if _insert_unless_signed(signature):
         return SignOutcome.NEW
     if not data.flag_rule and not _take_over_flagged(signature):
-        queue_repeat_mail(case.pk, signature.email_normalised)
+        queue_repeat_mail(case.pk, signature.email_marker)
     return SignOutcome.REPEAT
 
 
@@ -80,7 +83,7 @@ def _take_over_flagged(signature: Signature) -> bool:
     return bool(
         Signature.objects.filter(
             case_id=signature.case_id,
-            email_normalised=signature.email_normalised,
+            email_marker=signature.email_marker,
             status=Signature.Status.PENDING,
             flagged=True,
         ).update(
@@ -116,7 +119,8 @@ def _insert_unless_signed(signature: Signature) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row went in, False when the address had signed.
 
     One round trip, and no exception to recover from when two identical submissions race: the unique
-    constraint on (case, normalised email) lets exactly one of them in.
+    constraint on (email marker, case) lets exactly one of them in, also when the first signature's address was
+    erased since (its marker stays).
     """
     fields, sql = _insert_statement()
     values = [f.get_db_prep_save(f.pre_save(signature, add=True), connection) for f in fields]
@@ -129,20 +133,21 @@ def _insert_unless_signed(signature: Signature) -> bool:
     return True
 
 
-def queue_repeat_mail(case_id: int, email_normalised: str) -> bool:
-    """Put a signature back in the outbox for its owner: a fresh link if pending, "already signed" if
-    confirmed. Capped at PETITION_REPEAT_MAILS_MAX per signature so nobody can flood an inbox through the
-    form. True when a mail was queued."""
+def queue_repeat_mail(case_id: int, marker: str) -> bool:
+    """Put the signature of one inbox (its `email_marker`) back in the outbox for its owner: a fresh link if
+    pending, "already signed" if confirmed. Capped at PETITION_REPEAT_MAILS_MAX per signature so nobody can
+    flood an inbox through the form; nothing for an erased address. True when a mail was queued."""
     updated = (
         Signature.objects.filter(
             case_id=case_id,
-            email_normalised=email_normalised,
+            email_marker=marker,
             status__in=[Signature.Status.PENDING, Signature.Status.CONFIRMED],
             flagged=False,
             repeat_mails__lt=settings.PETITION_REPEAT_MAILS_MAX,
         )
-        # A mail still waiting to go out will do: no second one.
+        # A mail still waiting to go out will do: no second one. An erased address cannot be written to.
         .exclude(mail_status=MailStatus.PENDING)
+        .exclude(email="")
         .update(
             mail_status=MailStatus.PENDING,
             mail_attempts=0,
@@ -159,20 +164,28 @@ def send_new_links(email: str) -> int:
 
     Returns how many were queued; the page says the same whatever the number, so it reveals nothing.
     """
-    queued = 0
-    normalised = normalise_email(email)
-    case_ids = Signature.objects.filter(email_normalised=normalised, status=Signature.Status.PENDING).values_list(
+    marker = email_marker(normalise_email(email))
+    case_ids = Signature.objects.filter(email_marker=marker, status=Signature.Status.PENDING).values_list(
         "case_id", flat=True
     )
-    for case_id in list(case_ids):
-        queued += queue_repeat_mail(case_id, normalised)
-    return queued
+    return sum(queue_repeat_mail(case_id, marker) for case_id in list(case_ids))
 
 
 # --- Names ------------------------------------------------------------------------------------------------
+# A signer's name goes into mails to addresses nobody has proven yet (the "already signed" mail) and onto the
+# list for the authority: nothing in it may read as a link, an address or a number to call. Checked after
+# NFKC, which turns full-width and other look-alike letters, digits, dots and @ into the plain ones.
 
 NAME_MAX_LENGTH = Signature._meta.get_field("name").max_length
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_DOTS = ".\u3002\uff0e\uff61"  # and the ideographic full stops some keyboards type for one
+_URL = re.compile(
+    # a scheme, "www.", or a word.word ending in two letters or more, as a domain does ("evil.com", "bit.ly")
+    rf"(?i)\b(?:https?|ftp)\s*:|://|\bwww\s*[{_DOTS}]|\w(?:[\w-]*\w)?(?:[{_DOTS}]\w(?:[\w-]*\w)?)*[{_DOTS}][^\W\d_]{{2,}}\b"
+)
+_EMAIL = re.compile(r"\S@\S")
+# Six digits or more, whatever separates them: a phone number (\d is any script's digits, Arabic-Indic too).
+_LONG_NUMBER = re.compile(r"\d(?:[\s.()/+\-\u2010-\u2015]*\d){5,}")
 
 
 def name_problem(name: str) -> str:
@@ -183,4 +196,14 @@ def name_problem(name: str) -> str:
         return _("Please keep your name under %(n)s characters.") % {"n": NAME_MAX_LENGTH}
     if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
         return _("Your name contains invisible control characters. Please type it again.")
+    plain = unicodedata.normalize("NFKC", name)
+    if _EMAIL.search(plain):
+        return _("Please write your name without an email address.")
+    if _URL.search(plain):
+        return _(
+            "Please write your name without a web address (a word with a dot inside, such as “example.org”, "
+            "looks like one)."
+        )
+    if _LONG_NUMBER.search(plain):
+        return _("Please write your name without a phone number or other long number.")
     return ""

@@ -60,3 +60,13 @@ def make_signature(case, email: str = "ana@example.org", **fields) -> Signature:
 def signature(case) -> Signature:
     """A pending signature whose confirmation mail is waiting in the outbox."""
     return make_signature(case)
+
+
+@pytest.fixture
+def superuser_client(superuser):
+    """A client of its own signed in as a superuser, beside `organizer_client` (which is pytest-django's `client`)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(superuser)
+    return client

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 
+import pytest
+from django.test import override_settings
 from django.utils import timezone
 
+from campaign.lib.outbox import MailStatus
 from petitions import tasks
-from petitions.models import Signature
+from petitions.models import Signature, email_marker
 from petitions.services import links, retention
 
-from .conftest import make_signature
+from .conftest import form_data, make_signature, sign_url
 
 
 def test_it_deletes_old_unconfirmed_signatures_and_keeps_the_rest(case, settings):
@@ -54,8 +58,12 @@ def test_it_erases_email_addresses_once_the_petition_has_closed(demo_campaign, c
 
     assert retention.forget_old_data().emails_erased == 1
     plain.refresh_from_db()
-    assert plain.email == "" and plain.email_normalised.startswith("erased:")
-    assert "plain" not in plain.email_normalised and plain.name == "Ana Lima" and plain.country == "FR"
+    assert (plain.email, plain.email_normalised, plain.name, plain.country) == ("", "", "Ana Lima", "FR")
+    # What stays is the keyed marker, never the unkeyed hash anyone could check a guessed address against.
+    assert plain.email_marker == email_marker("plain.signer@example.org")
+    assert hashlib.sha256(b"plain.signer@example.org").hexdigest()[:32] not in plain.email_marker
+    with override_settings(PETITION_EMAIL_MARKER_KEY="another key"):
+        assert email_marker("plain.signer@example.org") != plain.email_marker
     assert Signature.objects.get(pk=curious.pk).email == "curious@example.org"
     assert Signature.objects.get(pk=still_open.pk).email == "open@example.org"
     assert Signature.objects.filter(pk=pending.pk).exists()
@@ -66,3 +74,22 @@ def test_it_erases_email_addresses_once_the_petition_has_closed(demo_campaign, c
     assert retention.forget_old_data().emails_erased == 1
     assert Signature.objects.get(pk=curious.pk).email == ""
     assert retention.forget_old_data().emails_erased == 0
+
+
+@pytest.mark.parametrize("again", ["Ana.Lima@gmail.com", "analima+again@googlemail.com"])
+def test_after_erasure_one_person_still_signs_once_even_when_the_petition_reopens(client, case, settings, again):
+    settings.PETITION_EMAIL_DAYS_AFTER_CLOSE = 30
+    first = make_signature(case, email="Ana.Lima@gmail.com")
+    links.confirm_signature(first.pk)
+    Signature.objects.filter(pk=first.pk).update(mail_status=MailStatus.SENT)
+    case.closes_at = timezone.now() - datetime.timedelta(days=31)
+    case.save()
+    assert retention.forget_old_data().emails_erased == 1
+    # The organizers reopen the petition; the same person signs again, with the same inbox.
+    case.closes_at = timezone.now() + datetime.timedelta(days=30)
+    case.save()
+    assert client.post(sign_url(case), form_data(email=again)).status_code == 302
+    assert Signature.objects.filter(case=case).count() == 1
+    erased = Signature.objects.get()
+    # Nothing can be mailed to an erased address: the repeat queues no mail.
+    assert (erased.email, erased.mail_status, erased.repeat_mails) == ("", MailStatus.SENT, 0)

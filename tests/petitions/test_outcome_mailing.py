@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from campaign.lib.outbox import MailStatus
 from petitions.models import OutcomeMail, OutcomeMailing, Signature
 from petitions.services import links, outcome
@@ -111,3 +113,16 @@ def test_organizers_mail_an_outcome_from_the_admin_after_seeing_how_many_it_reac
 
 def test_moderators_cannot_mail_an_outcome(moderator_client, case):
     assert moderator_client.get("/admin/petitions/outcomemailing/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "lookup", ["mails__signature__email__regex=^a", "mails__mail_last_error__contains=@", "created_by__email__regex=^a"]
+)
+def test_it_refuses_a_lookup_on_signers_addresses_or_mail_errors(organizer_client, superuser_client, case, lookup):
+    _with_outcome(case)
+    _signers(case)
+    outcome.mail_outcome(case, None)
+    url = "/admin/petitions/outcomemailing/?" + lookup
+    assert organizer_client.get(url).status_code == 400
+    assert superuser_client.get(url).status_code == 400
+    assert organizer_client.get("/admin/petitions/outcomemailing/").status_code == 200

@@ -30,8 +30,7 @@ def test_it_mails_an_html_and_text_confirmation_in_the_signers_language(client, 
     mails = {m["To"]: m for m in smtp_server.wait_for(3)}
     english, french, arabic = mails["ana@example.org"], mails["zoe@example.org"], mails["khalid@example.org"]
     assert "Confirm your signature for Khaled Drareni" in english["Subject"]
-    assert "Zoë O'Brien" in Mailbox.text_of(french)
-    assert "Zoë O&#x27;Brien" in Mailbox.html_of(french)
+    assert "Confirmer ma signature" in Mailbox.html_of(french)
     assert 'dir="rtl"' in Mailbox.html_of(arabic)
     assert "/fr/petitions/confirm/" in Mailbox.text_of(french)
     assert all(s.mail_status == MailStatus.SENT and s.mail_sent_at for s in Signature.objects.all())
@@ -108,7 +107,8 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings)
         make_signature(case, email=f"s{i}@example.org", name=name, language=language)
         for i, (name, language) in enumerate(zip(names, ["en", "fr", "ar", "en", "fr"], strict=True))
     ]
-    links.confirm_signature(signatures[4].pk)  # an "already signed" mail for this one
+    for signature in signatures[1::2]:  # "already signed" mails for these, which greet by name
+        links.confirm_signature(signature.pk)
     mails = confirmations.SignatureMails()
     for signature in Signature.objects.filter(pk__in=[s.pk for s in signatures]):
         with translation.override(signature.language):
@@ -127,4 +127,27 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings)
         message = mails.build(signature)
         assert (message.subject, message.body, message.alternatives[0][0]) == (subject, text, html)
         assert message.to == [signature.email]
-        assert "<script>" not in html and signature.name in text
+        assert "<script>" not in html
+        # The name is only in the "already signed" mail, to the address that confirmed it.
+        assert (signature.name in text) is confirmed
+
+
+def test_the_confirmation_carries_nothing_the_visitor_typed_but_the_address(case, smtp_server: Mailbox):
+    """The confirmation goes to an address nobody has proven yet: whatever was typed as a name stays out of it
+    (subject and body), and it reads well without. The "already signed" mail greets by name: that address
+    confirmed the signature, so the name is its owner's own."""
+    make_signature(case, email="victim@example.org", name="URGENT Your account is locked", language="fr")
+    owner = make_signature(case, email="owner@example.org", name="Zoë O'Brien", language="en", mail_status="sent")
+    links.confirm_signature(owner.pk)
+    repeat = signing.SignatureData(name="Someone Else", email="owner@example.org", country="FR")
+    assert signing.sign_petition(case, repeat) is signing.SignOutcome.REPEAT
+    confirmations.send_confirmations()
+    mails = {m["To"]: m for m in smtp_server.wait_for(2)}
+    confirmation, already = mails["victim@example.org"], mails["owner@example.org"]
+    everything = confirmation["Subject"] + Mailbox.text_of(confirmation) + Mailbox.html_of(confirmation)
+    assert "URGENT" not in everything and "locked" not in everything
+    assert Mailbox.text_of(confirmation).splitlines()[0] == "Bonjour,"
+    assert "Confirmer ma signature" in Mailbox.html_of(confirmation)
+    assert Mailbox.text_of(already).splitlines()[0] == "Hello Zoë O'Brien,"
+    assert "Hello Zoë O&#x27;Brien," in Mailbox.html_of(already)
+    assert "Zoë" not in already["Subject"] and "Someone Else" not in Mailbox.text_of(already)

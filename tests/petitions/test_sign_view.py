@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 import pytest
 from django.utils import timezone
@@ -269,3 +270,90 @@ def test_it_accepts_a_scripted_post_with_the_tokens_of_one_page_many_times(case,
         data = {"name": f"Bench {n}", "email": f"bench{n}@gmail.com", "country": "FR", **tokens}
         assert client.post(sign_url(case), data).status_code == 302
     assert Signature.objects.filter(flagged=False).count() == 3
+
+
+# A name is mailed to whatever address was typed: nothing in it may read as a link, an address or a number to call.
+NAME_REFUSALS = {
+    "url": (
+        [
+            "Ana https://evil.example/x",
+            "Ana http:evil",
+            "www.evil.example",
+            "Ana, see evil.com",
+            "bit.ly/x",
+            "Ana \uff57\uff57\uff57\uff0eevil",  # full-width "www.", as a phone keyboard may type it,
+        ],
+        {"en": "Please write your name without a web address", "fr": "Merci d'écrire votre nom sans adresse web"},
+    ),
+    "email": (
+        ["ana@evil.example", "Ana Lima ana\uff20evil.example"],
+        {
+            "en": "Please write your name without an email address",
+            "fr": "Merci d'écrire votre nom sans adresse électronique",
+        },
+    ),
+    "phone": (
+        [
+            "ACTION NEEDED call +1 555 123 4567",
+            "Ana 06.12.34.56.78",
+            "Ana (555) 123-456",
+            "خالد ٠٥٥٥١٢٣٤٥٦",
+            "Ana ۰۹۱۲۳۴۵۶۷۸",
+        ],
+        {
+            "en": "Please write your name without a phone number",
+            "fr": "Merci d'écrire votre nom sans numéro de téléphone",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, name) for kind, (names, _) in NAME_REFUSALS.items() for name in names]
+)
+def test_it_refuses_a_name_with_a_link_an_address_or_a_phone_number(client, case, language, kind, name):
+    response = client.post(sign_url(case, language), form_data(name=name))
+    assert response.status_code == 400
+    assert NAME_REFUSALS[kind][1][language] in html.unescape(response.content.decode())
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["J. R. R. Tolkien", "Louis XIV", "Agent 007", "Ana Lima 1985", "Jean-Luc O'Neil", "St. John", "Ana."]
+)
+def test_it_still_accepts_names_with_dots_and_a_few_digits(client, case, name):
+    assert client.post(sign_url(case), form_data(name=name)).status_code == 302
+    assert Signature.objects.get().name == name
+
+
+def test_it_stores_a_signature_in_one_query(case, django_assert_num_queries):
+    """The sign path stays one INSERT ... ON CONFLICT DO NOTHING: whatever it stores is computed in Python."""
+    from petitions.services import signing
+
+    case = type(case).objects.select_related("campaign").get(pk=case.pk)
+    signing.sign_petition(case, signing.SignatureData(name="Warm", email="warm@example.org", country="FR"))
+    with django_assert_num_queries(1):
+        outcome = signing.sign_petition(case, signing.SignatureData(name="Ana", email="ana@example.org", country="FR"))
+    assert outcome is signing.SignOutcome.NEW
+
+
+def test_it_keeps_only_hashes_in_the_rate_limit_counters(client, case):
+    """The counters of the per-address, per-domain and new-link limits live in Redis: their keys hold a hash,
+    never the network address, the email address or its domain."""
+    from django.core.cache import cache
+
+    assert client.post(sign_url(case), form_data(email="ana.secret@throwaway.example"), REMOTE_ADDR="198.51.100.77")
+    client.post(url("petitions:new_link"), {"email": "ana.secret@throwaway.example"}, REMOTE_ADDR="198.51.100.77")
+    assert Signature.objects.get().email == "ana.secret@throwaway.example"
+    redis = cache._cache.get_client(write=False)
+    keys = [key.decode() for key in redis.scan_iter("*")]
+    counters = [key for key in keys if "ratelimit:" in key]
+    assert {key.split("ratelimit:")[1].split(":")[0] for key in counters} == {
+        "petition-ip",
+        "petition-domain",
+        "petition-new-link",
+    }
+    stored = " ".join(keys + [str(redis.get(key)) for key in counters]).lower()
+    for secret in ("198.51.100.77", "198.51.100", "ana.secret", "throwaway.example", "throwaway"):
+        assert secret not in stored
