@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The slow parts of the suite, marked from the fixtures a test uses (pytest.ini's markers say what each is), so
 # that `make test-fast` can leave them out. A test that starts other processes itself is marked `subprocess`.
-_MARKED_BY_FIXTURE = {"page": "browser", "browser": "browser", "start_worker": "worker"}
+_MARKED_BY_FIXTURE = {"page": "browser", "browser": "browser", "start_worker": "worker", "start_beat": "worker"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -376,6 +376,8 @@ def smtp_server(start_smtp_server) -> Mailbox:
 
 
 class WorkerProcess:
+    """A Celery process a test started (a worker, or beat), with its log."""
+
     def __init__(self, process: subprocess.Popen, log_path: Path) -> None:
         self.process = process
         self.log_path = log_path
@@ -415,6 +417,27 @@ def worker_env(mailbox: Mailbox | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+def start_celery(role: str, arguments: list[str], log_path: Path, env: dict[str, str], ready: str) -> WorkerProcess:
+    """Start `celery -A campaign <role> <arguments>` in a session of its own (so that it can be killed whole),
+    logging to `log_path`; return once the log says `ready`, or fail with the log."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "campaign", role, "--loglevel", "INFO", *arguments],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = WorkerProcess(process, log_path)
+    deadline = time.monotonic() + 60
+    while ready not in started.log():
+        if process.poll() is not None or time.monotonic() > deadline:
+            started.stop()
+            raise AssertionError(f"Celery {role} did not start:\n{started.log()}")
+        time.sleep(0.2)
+    return started
+
+
 @pytest.fixture
 def start_worker(transactional_db, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start real `celery -A campaign worker` processes on this run's Redis and test database.
@@ -429,42 +452,36 @@ def start_worker(transactional_db, tmp_path: Path) -> Iterator[Callable[..., Wor
 
     def start(mailbox: Mailbox | None = None, concurrency: int = 1, name: str = "", **extra_env: str) -> WorkerProcess:
         name = name or f"w{len(started)}"
-        log_path = tmp_path / f"worker-{name}.log"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "campaign",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--hostname",
-                f"{name}-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=worker_env(mailbox, **extra_env),
-            stdout=log_path.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        arguments = ["--concurrency", str(concurrency), "--hostname", f"{name}-{os.getpid()}@%h"]
+        arguments += ["--without-gossip", "--without-mingle"]
+        worker = start_celery(
+            "worker", arguments, tmp_path / f"worker-{name}.log", worker_env(mailbox, **extra_env), "ready."
         )
-        worker = WorkerProcess(process, log_path)
         started.append(worker)
-        deadline = time.monotonic() + 60
-        while "ready." not in worker.log():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"The Celery worker did not start:\n{worker.log()}")
-            time.sleep(0.2)
         return worker
 
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_beat(transactional_db, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start `celery -A campaign beat` on this run's Redis and test database: `start_beat(schedule_file,
+    **env)`, with beat's schedule file (where it keeps when each entry last ran) at `schedule_file`. Stopped at
+    the end. Exactly one beat runs in a deployment: start one per test."""
+    started: list[WorkerProcess] = []
+
+    def start(schedule_file: Path, **extra_env: str) -> WorkerProcess:
+        assert not started, "one beat at a time"
+        arguments = ["--schedule", str(schedule_file), "--pidfile", ""]
+        beat = start_celery("beat", arguments, tmp_path / "beat.log", worker_env(**extra_env), "beat: Starting...")
+        started.append(beat)
+        return beat
+
+    yield start
+    for beat in started:
+        beat.stop()
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30, interval: float = 0.2, message: str = ""):
