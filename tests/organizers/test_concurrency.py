@@ -44,11 +44,3 @@ def test_two_simultaneous_corrections_of_one_revision(demo_campaign):
     assert current.count == winner and current.supersedes_id == first.pk
     assert OfflineReport.objects.count() == 2
     assert Tally.objects.get(case=case, source="event").count == winner
-
-
-def test_every_periodic_task_of_the_organizers_exists():
-    from campaign.celery import app
-
-    app.loader.import_default_modules()
-    for name in ("delete-expired-exports", "reconcile-offline-reports"):
-        assert app.conf.beat_schedule[name]["task"] in app.tasks

@@ -9,6 +9,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from campaign.lib import ledger
+from campaign.lib.ledger import TallyKey
 from campaign.models import Tally
 from organizers import offline_reports as services
 
@@ -64,10 +66,33 @@ def test_the_dashboard_speaks_the_staff_members_language(mixed_ledger, organizer
     assert "/ar/embed/" in html
 
 
-def test_the_dashboard_takes_a_fixed_number_of_queries(mixed_ledger, organizer_client, django_assert_max_num_queries):
-    organizer_client.get("/en/staff/")
-    with django_assert_max_num_queries(12):
-        assert organizer_client.get("/en/staff/").status_code == 200
+def queries_of(client, url: str) -> int:
+    """How many queries a second request of `url` makes (the first warms the caches)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_dashboard_takes_a_fixed_number_of_queries(mixed_ledger, organizer_client, demo_campaign):
+    few = queries_of(organizer_client, "/en/staff/")
+    # Two more cases, and far more tallies: over every case, more countries and a longer time.
+    for n in (1, 2):
+        demo_campaign.cases.create(
+            name=f"Case {n}", slug=f"case-{n}", country="BR", role="Student", summary="-", ask="-", authority="-"
+        )
+    today = timezone.localdate()
+    ledger.add_to_tallies(
+        (TallyKey(case.pk, kind, "online", country, today - datetime.timedelta(days=day)), 1)
+        for case in demo_campaign.cases.all()
+        for kind in ("signature", "letter")
+        for country in ("BR", "CL", "JP", "SN", "TN")
+        for day in range(30)
+    )
+    assert queries_of(organizer_client, "/en/staff/") == few <= 12
 
 
 def test_moderators_and_anonymous_visitors_get_no_dashboard(mixed_ledger, moderator_client, client):

@@ -15,7 +15,7 @@ from organizers import offline_reports as services
 
 pytestmark = pytest.mark.django_db
 
-DEC_10 = timezone.localdate()
+TODAY = timezone.localdate()
 
 
 def event_tallies(case) -> dict[tuple, int]:
@@ -24,25 +24,25 @@ def event_tallies(case) -> dict[tuple, int]:
 
 def test_it_adds_a_report_to_the_ledger(case, organizer):
     report = services.record_offline_report(
-        case=case, kind="letter", day=DEC_10, count=240, country="FR", event_name="Lycée Hugo", entered_by=organizer
+        case=case, kind="letter", day=TODAY, count=240, country="FR", event_name="Lycée Hugo", entered_by=organizer
     )
     assert report.is_current and report.entered_by == organizer
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 240}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 240}
     assert ledger.case_total(case.pk) == 240
 
 
 def test_it_moves_the_ledger_by_the_difference_and_keeps_history(case, organizer, superuser):
-    ledger.add_to_tallies([(TallyKey(case.pk, "letter", "event", "FR", DEC_10), 7)])  # another event, same key
-    first = services.record_offline_report(case=case, kind="letter", day=DEC_10, count=240, country="FR")
+    ledger.add_to_tallies([(TallyKey(case.pk, "letter", "event", "FR", TODAY), 7)])  # another event, same key
+    first = services.record_offline_report(case=case, kind="letter", day=TODAY, count=240, country="FR")
     second = services.correct_offline_report(
-        first.pk, case=case, kind="letter", day=DEC_10, count=204, country="FR", entered_by=superuser
+        first.pk, case=case, kind="letter", day=TODAY, count=204, country="FR", entered_by=superuser
     )
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 211}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 211}
     # A correction to another kind and country moves the whole count across.
     third = services.correct_offline_report(
-        second.pk, case=case, kind="postcard", day=DEC_10, count=50, country="BE", entered_by=organizer
+        second.pk, case=case, kind="postcard", day=TODAY, count=50, country="BE", entered_by=organizer
     )
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 7, ("postcard", "BE", DEC_10): 50}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 7, ("postcard", "BE", TODAY): 50}
     assert [r.pk for r in third.revisions()] == [third.pk, second.pk, first.pk]
     assert list(OfflineReport.objects.current()) == [third]
     first.refresh_from_db()
@@ -50,16 +50,16 @@ def test_it_moves_the_ledger_by_the_difference_and_keeps_history(case, organizer
 
 
 def test_it_refuses_to_correct_an_outdated_revision(case):
-    first = services.record_offline_report(case=case, kind="letter", day=DEC_10, count=10)
-    services.correct_offline_report(first.pk, case=case, kind="letter", day=DEC_10, count=12)
+    first = services.record_offline_report(case=case, kind="letter", day=TODAY, count=10)
+    services.correct_offline_report(first.pk, case=case, kind="letter", day=TODAY, count=12)
     with pytest.raises(ValidationError):
-        services.correct_offline_report(first.pk, case=case, kind="letter", day=DEC_10, count=99)
-    assert event_tallies(case) == {("letter", "", DEC_10): 12}
+        services.correct_offline_report(first.pk, case=case, kind="letter", day=TODAY, count=99)
+    assert event_tallies(case) == {("letter", "", TODAY): 12}
 
 
 @pytest.mark.parametrize(
     ("count", "day"),
-    [(-1, DEC_10), (5, DEC_10 + datetime.timedelta(days=30))],
+    [(-1, TODAY), (5, TODAY + datetime.timedelta(days=30))],
 )
 def test_it_refuses_impossible_reports(case, count, day):
     with pytest.raises(ValidationError):
@@ -68,16 +68,16 @@ def test_it_refuses_impossible_reports(case, count, day):
 
 
 def test_reconciliation_repairs_drift_in_the_event_tallies(case):
-    report = services.record_offline_report(case=case, kind="letter", day=DEC_10, count=240, country="FR")
-    services.correct_offline_report(report.pk, case=case, kind="letter", day=DEC_10, count=200, country="FR")
+    report = services.record_offline_report(case=case, kind="letter", day=TODAY, count=240, country="FR")
+    services.correct_offline_report(report.pk, case=case, kind="letter", day=TODAY, count=200, country="FR")
     # Drift: a tally edited behind the ledger's back, and one that no report explains.
     Tally.objects.filter(source="event").update(count=999)
-    ledger.add_to_tallies([(TallyKey(case.pk, "drawing", "event", "", DEC_10), 3)])
-    online = TallyKey(case.pk, "signature", "online", "DZ", DEC_10)
+    ledger.add_to_tallies([(TallyKey(case.pk, "drawing", "event", "", TODAY), 3)])
+    online = TallyKey(case.pk, "signature", "online", "DZ", TODAY)
     ledger.add_to_tallies([(online, 5)])
 
     assert services.reconcile_offline_reports() == 2
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 200}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 200}
     # Other sources are not the reports' business.
     assert Tally.objects.get(source="online").count == 5
     assert services.reconcile_offline_reports() == 0
@@ -91,7 +91,7 @@ def form_data(case, **overrides) -> dict:
         "case": case.pk,
         "kind": "letter",
         "count": "240",
-        "day": DEC_10.isoformat(),
+        "day": TODAY.isoformat(),
         "country": "FR",
         "event_name": '=HYPERLINK("http://evil")',
         "note": "",
@@ -112,14 +112,14 @@ def test_an_organizer_records_and_corrects_a_report_in_the_admin(organizer_clien
     new = OfflineReport.objects.get(is_current=True)
     assert new.pk != report.pk and new.supersedes_id == report.pk
     assert response["Location"].endswith(f"/admin/campaign/offlinereport/{new.pk}/change/")
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 204}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 204}
 
     page = organizer_client.get(f"/admin/campaign/offlinereport/{new.pk}/change/").content.decode()
     assert "240" in page and "204" in page  # the history table
     assert "<td>=HYPERLINK(&quot;http://evil&quot;)</td>" in page  # escaped in the history table
     # The old revision is read-only: posting to it changes nothing.
     organizer_client.post(f"/admin/campaign/offlinereport/{report.pk}/change/", form_data(case, count="1"))
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 204}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 204}
     assert OfflineReport.objects.count() == 2
     # The changelist opens on current revisions only.
     listing = organizer_client.get("/admin/campaign/offlinereport/").context["cl"]
@@ -129,7 +129,7 @@ def test_an_organizer_records_and_corrects_a_report_in_the_admin(organizer_clien
 def test_the_admin_form_explains_impossible_values(organizer_client, case):
     response = organizer_client.post("/admin/campaign/offlinereport/add/", form_data(case, count="-3"))
     assert response.status_code == 200
-    future = (DEC_10 + datetime.timedelta(days=30)).isoformat()
+    future = (TODAY + datetime.timedelta(days=30)).isoformat()
     response = organizer_client.post("/admin/campaign/offlinereport/add/", form_data(case, day=future))
     assert response.status_code == 200
     assert "cannot be in the future" in response.content.decode()
@@ -137,7 +137,7 @@ def test_the_admin_form_explains_impossible_values(organizer_client, case):
 
 
 def test_moderators_and_anonymous_visitors_cannot_see_reports(moderator_client, client, case):
-    services.record_offline_report(case=case, kind="letter", day=DEC_10, count=1)
+    services.record_offline_report(case=case, kind="letter", day=TODAY, count=1)
     assert moderator_client.get("/admin/campaign/offlinereport/").status_code == 403
     assert moderator_client.post("/admin/campaign/offlinereport/add/", form_data(case)).status_code == 403
     client.logout()
@@ -146,7 +146,7 @@ def test_moderators_and_anonymous_visitors_cannot_see_reports(moderator_client, 
 
 
 def test_a_correction_that_loses_a_race_is_explained_not_a_crash(organizer_client, case, monkeypatch):
-    report = services.record_offline_report(case=case, kind="letter", day=DEC_10, count=240, country="FR")
+    report = services.record_offline_report(case=case, kind="letter", day=TODAY, count=240, country="FR")
 
     def beaten(*args, **kwargs):
         raise ValidationError("This report was corrected meanwhile: open its latest revision and try again.")
@@ -159,16 +159,24 @@ def test_a_correction_that_loses_a_race_is_explained_not_a_crash(organizer_clien
     assert response.status_code == 200
     assert "corrected meanwhile" in response.content.decode()
     assert "was changed successfully" not in response.content.decode()
-    assert event_tallies(case) == {("letter", "FR", DEC_10): 240}
+    assert event_tallies(case) == {("letter", "FR", TODAY): 240}
 
 
-def test_the_report_list_takes_the_same_queries_for_many_reports(
-    organizer_client, organizer, demo_campaign, django_assert_max_num_queries
-):
-    for i, case in enumerate(demo_campaign.cases.all()):
-        for kind in ("letter", "postcard", "drawing"):
-            services.record_offline_report(case=case, kind=kind, day=DEC_10, count=i + 1, entered_by=organizer)
-    organizer_client.get("/admin/campaign/offlinereport/")
-    with django_assert_max_num_queries(10):
-        response = organizer_client.get("/admin/campaign/offlinereport/")
-    assert len(response.context["cl"].result_list) == 30
+def test_the_report_list_takes_the_same_queries_for_many_reports(organizer_client, organizer, demo_campaign):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def list_queries(reports: int) -> int:
+        organizer_client.get("/admin/campaign/offlinereport/")
+        with CaptureQueriesContext(connection) as queries:
+            response = organizer_client.get("/admin/campaign/offlinereport/")
+        assert len(response.context["cl"].result_list) == reports
+        return len(queries)
+
+    cases = list(demo_campaign.cases.all())
+    services.record_offline_report(case=cases[0], kind="letter", day=TODAY, count=1, entered_by=organizer)
+    one = list_queries(1)
+    for i, case in enumerate(cases):
+        for kind in ("postcard", "drawing", *(["letter"] if i else [])):
+            services.record_offline_report(case=case, kind=kind, day=TODAY, count=i + 1, entered_by=organizer)
+    assert list_queries(30) == one <= 10

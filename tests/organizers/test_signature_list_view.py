@@ -37,6 +37,7 @@ def test_it_prints_the_petition_text_total_and_escaped_names(organizer_client, c
     assert escape(case.ask) in html
     assert escape(case.authority) in html
     assert "5 signatures" in html
+    assert "Ana Lima" in html and "خالد" in html and "Pending Person" not in html
     assert "&lt;script&gt;" in html and "<script>alert" not in html
     assert "@example.org" not in html
 
