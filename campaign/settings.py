@@ -411,8 +411,9 @@ PETITION_ROLLUP_INTERVAL_SECONDS = env.float("PETITION_ROLLUP_INTERVAL_SECONDS",
 # Longest message a supporter may write, in characters (shown as they type, enforced on the server).
 LETTERS_MAX_CHARS = env.int("LETTERS_MAX_CHARS", default=1500)
 # The optional drawing or photo: largest upload, most pixels (checked before decoding), longest side kept.
+# 16 megapixels is more than a phone's photo; each decoding takes up to 100 MiB (letters/images.py).
 LETTERS_IMAGE_MAX_BYTES = env.int("LETTERS_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
-LETTERS_IMAGE_MAX_PIXELS = env.int("LETTERS_IMAGE_MAX_PIXELS", default=40_000_000)
+LETTERS_IMAGE_MAX_PIXELS = env.int("LETTERS_IMAGE_MAX_PIXELS", default=16_000_000)
 LETTERS_IMAGE_MAX_SIDE = env.int("LETTERS_IMAGE_MAX_SIDE", default=2000)
 # Letters one network address may try to send per hour (every attempt counts, before its upload is read);
 # the same text from one address per day.
@@ -429,6 +430,9 @@ LETTERS_CLAIM_MINUTES = env.int("LETTERS_CLAIM_MINUTES", default=15)
 LETTERS_DIGEST_MAX_LETTERS = env.int("LETTERS_DIGEST_MAX_LETTERS", default=100)
 LETTERS_DIGEST_ATTACH_MAX_BYTES = env.int("LETTERS_DIGEST_ATTACH_MAX_BYTES", default=10 * 1024 * 1024)
 LETTERS_IMAGE_LINK_DAYS = env.int("LETTERS_IMAGE_LINK_DAYS", default=30)
+# A digest is recorded as being sent before it goes out; a worker that dies sending it leaves it so, and after
+# this many seconds it is shown to organizers as "may not have arrived" (never sent again by itself).
+LETTERS_DIGEST_LEASE_SECONDS = env.int("LETTERS_DIGEST_LEASE_SECONDS", default=900)
 # How often beat looks for family contacts whose digest is due, sends delivery notices, reminds moderators.
 LETTERS_DIGEST_INTERVAL_SECONDS = env.float("LETTERS_DIGEST_INTERVAL_SECONDS", default=300.0)
 LETTERS_NOTICE_INTERVAL_SECONDS = env.float("LETTERS_NOTICE_INTERVAL_SECONDS", default=600.0)

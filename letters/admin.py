@@ -1,8 +1,9 @@
 """Moderation of letters (Moderators) and family contacts and digests (Organizers) in Django admin.
 
-Every approve and reject goes through `letters.services`, whether from the list's actions or from the
-buttons on a letter's page. Letter text is only ever displayed through the admin's escaping; the writer's
-email is shown to superusers only.
+Every approve and reject goes through `letters.services.moderation`, whether from the list's actions or from
+the buttons on a letter's page. Letter text is only ever displayed through the admin's escaping; the writer's
+email is shown to superusers only, and no one else may look rows up by it, or by any other personal field
+(`PersonalDataAdmin`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_countries.fields import Country
 
-from . import services, tasks
+from campaign.lib.admin import PersonalDataAdmin
+
+from . import tasks
 from .forms import LetterActionForm
 from .images import private_image_response
 from .models import Digest, DigestItem, FamilyContact, FlaggedWord, Letter, RejectionReason
+from .services import digests, moderation
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -111,7 +115,7 @@ class CountryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Letter)
-class LetterAdmin(admin.ModelAdmin):
+class LetterAdmin(PersonalDataAdmin):
     list_display = (
         "created_at",
         "case",
@@ -210,7 +214,7 @@ class LetterAdmin(admin.ModelAdmin):
     @admin.action(description=_("Approve the selected letters"), permissions=["change"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        done = services.approve_letters(ids, request.user)
+        done = moderation.approve_letters(ids, request.user)
         self._report(request, done, len(ids), ngettext("%d letter approved.", "%d letters approved.", done))
 
     @admin.action(description=_("Reject the selected letters (choose the reason)"), permissions=["change"])
@@ -220,7 +224,7 @@ class LetterAdmin(admin.ModelAdmin):
             self.message_user(request, _("Choose a reason to reject letters."), messages.ERROR)
             return
         ids = list(queryset.values_list("pk", flat=True))
-        done = services.reject_letters(ids, reason, request.user)
+        done = moderation.reject_letters(ids, reason, request.user)
         self._report(request, done, len(ids), ngettext("%d letter rejected.", "%d letters rejected.", done))
 
     def _report(self, request: HttpRequest, done: int, selected: int, text: str) -> None:
@@ -252,7 +256,7 @@ class LetterAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         letter = None
         if request.method == "GET" and object_id.isdigit() and self.has_change_permission(request):
-            letter, mine = services.claim_letter(int(object_id), request.user)
+            letter, mine = moderation.claim_letter(int(object_id), request.user)
             if letter is not None and letter.status == Letter.Status.PENDING and not mine:
                 self.message_user(
                     request,
@@ -277,7 +281,7 @@ class LetterAdmin(admin.ModelAdmin):
     def next_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
-        letter = services.claim_next_letter(request.user)
+        letter = moderation.claim_next_letter(request.user)
         if letter is None:
             self.message_user(request, _("No letter is waiting. Thank you!"), messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:letters_letter_changelist"))
@@ -300,17 +304,17 @@ class LetterAdmin(admin.ModelAdmin):
             raise PermissionDenied
         decision = request.POST.get("decision")
         if decision == "approve":
-            done = services.approve_letter(letter, request.user)
+            done = moderation.approve_letter(letter, request.user)
             text = _("Letter approved.")
         elif decision == "reject":
             reason = _active_reason(request.POST.get("rejection_reason"))
             if reason is None:
                 self.message_user(request, _("Choose a reason to reject this letter."), messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:letters_letter_change", args=[pk]))
-            done = services.reject_letter(letter, reason, request.user)
+            done = moderation.reject_letter(letter, reason, request.user)
             text = _("Letter rejected.")
         elif decision == "release":
-            services.release_claim(letter.pk, request.user)
+            moderation.release_claim(letter.pk, request.user)
             return HttpResponseRedirect(reverse("admin:letters_letter_changelist"))
         else:
             return HttpResponseRedirect(reverse("admin:letters_letter_change", args=[pk]))
@@ -352,7 +356,7 @@ class RecentDigestInline(admin.TabularInline):
 
 
 @admin.register(FamilyContact)
-class FamilyContactAdmin(admin.ModelAdmin):
+class FamilyContactAdmin(PersonalDataAdmin):
     list_display = ("name", "case", "email", "language", "cadence", "paused", "next_digest_at", "failed_attempts")
     list_filter = ("case__campaign", "case", "cadence", "paused", "language")
     list_select_related = ("case",)
@@ -397,7 +401,7 @@ class DigestItemInline(admin.TabularInline):
 
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
+class DigestAdmin(PersonalDataAdmin):
     """What went out, when, to whom, with which letters. Written only by send_family_digest."""
 
     list_display = ("created_at", "contact", "status", "letter_count", "sent_at", "attempts")
@@ -408,6 +412,37 @@ class DigestAdmin(admin.ModelAdmin):
     fields = ("contact", "status", "created_at", "sent_at", "attempts", "letter_count", "last_error")
     readonly_fields = fields
     inlines = [DigestItemInline]
+    actions = ["send_letters_again"]
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        # Whoever manages the family contacts decides whether a family got its letters.
+        return request.user.has_perm("letters.change_familycontact")
+
+    @admin.action(
+        description=_("Send the letters of the selected digests again (those that may not have arrived)"),
+        permissions=["resend"],
+    )
+    def send_letters_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        digests.resolve_stale_digests(queryset)
+        selected = list(queryset.values_list("pk", flat=True))
+        contact_ids = digests.resend_uncertain_digests(selected)
+        for contact_id in sorted(set(contact_ids)):
+            tasks.send_family_digest.delay_on_commit(contact_id, force=True)
+        done = len(contact_ids)
+        text = ngettext(
+            "The letters of %d digest go out again in the next digest of its contact.",
+            "The letters of %d digests go out again in the next digest of their contacts.",
+            done,
+        )
+        self.message_user(request, text % done, messages.SUCCESS if done else messages.WARNING)
+        if len(selected) > done:
+            skipped = len(selected) - done
+            text = ngettext(
+                "%d digest left alone: only those that may not have arrived are sent again.",
+                "%d digests left alone: only those that may not have arrived are sent again.",
+                skipped,
+            )
+            self.message_user(request, text % skipped, messages.WARNING)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
@@ -16,6 +18,7 @@ from campaign.models import Case
 
 from .images import clean_letter_image
 from .models import LETTER_LANGUAGES, Letter, RejectionReason
+from .services.screening import bidi_controls_in, without_bidi_controls
 
 
 class LetterForm(HumanCheckFormMixin, forms.Form):
@@ -95,11 +98,19 @@ class LetterForm(HumanCheckFormMixin, forms.Form):
         return settings.LETTERS_MIN_SECONDS_TO_FILL
 
     def clean_first_name(self) -> str:
-        return " ".join(self.cleaned_data["first_name"].split())
+        name = " ".join(self.cleaned_data["first_name"].split())
+        # As signers' names: a name that reorders what follows it could make the admin misread a letter.
+        if bidi_controls_in(name) or any(unicodedata.category(c) == "Cc" for c in name):
+            raise forms.ValidationError(_("Your name contains invisible control characters. Please type it again."))
+        return name
 
     def clean_text(self) -> str:
         # Browsers count a line break as one character and send two (CR LF): count them as the writer saw them.
-        text = self.cleaned_data["text"].replace("\r\n", "\n").strip()
+        text = self.cleaned_data["text"].replace("\r\n", "\n")
+        # Characters that reorder the text after them (or do nothing visible) are dropped, not refused: the
+        # writer cannot see them to take them out, and the words stay exactly as written.
+        text = "".join(c for c in without_bidi_controls(text) if c in "\n\t" or unicodedata.category(c) != "Cc")
+        text = text.strip()
         if len(text) < 2:
             raise forms.ValidationError(_("Please write a few words."))
         if len(text) > settings.LETTERS_MAX_CHARS:

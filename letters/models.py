@@ -1,7 +1,7 @@
 """Solidarity letters written by supporters, moderated by staff and delivered to families as digests.
 
 A `Letter` is written on a case page, screened automatically (`flags`), claimed and then approved or
-rejected by a moderator (`letters.services`), counted in the ledger when approved, and delivered to every
+rejected by a moderator (`letters.services.moderation`), counted in the ledger when approved, and delivered to every
 active `FamilyContact` of its case exactly once through a `Digest` (one `DigestItem` per letter and contact).
 """
 
@@ -249,18 +249,25 @@ class FamilyContact(models.Model):
 
 
 class Digest(models.Model):
-    """One mail to one family contact. A sent digest lists, through its items, exactly the letters it carried."""
+    """One mail to one family contact. A digest being sent, sent or uncertain lists, through its items, exactly
+    the letters it carried (`letters.services.digests` says how it moves from one status to the next)."""
 
     class Status(models.TextChoices):
+        SENDING = "sending", _("Being sent")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed (will be retried)")
+        # Left "being sent" past its lease: its worker died, maybe after the server took the mail.
+        UNCERTAIN = "uncertain", _("May not have arrived")
+        RESENT = "resent", _("Sent again in a later digest")
 
     contact = models.ForeignKey(
         FamilyContact, on_delete=models.CASCADE, related_name="digests", verbose_name=_("family contact")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    # While `sending`: when the worker's lease on it ends (then it is resolved as `uncertain`).
+    sending_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempt"), default=1)
     last_error = models.TextField(_("error"), blank=True)
     letter_count = models.PositiveIntegerField(_("letters"), default=0)
@@ -270,6 +277,9 @@ class Digest(models.Model):
         verbose_name = _("digest")
         verbose_name_plural = _("digests")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["sending_until"], condition=models.Q(status="sending"), name="digest_sending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,42 +1,37 @@
-"""Letters' background work (scheduled in settings.CELERY_BEAT_SCHEDULE). Thin: ids in, one service each."""
+"""Letters' background work (scheduled by LettersConfig.ready). Thin: ids in, one service each."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from .services import digests, moderation, notices, reminders
 
 
 @shared_task(ignore_result=True)
 def send_due_digests() -> int:
-    """Send every due family contact their digest. Two runs at once share the work: each contact is locked
-    (SKIP LOCKED) by whichever run gets it first."""
-    sent = 0
-    for contact_id in services.due_family_contact_ids():
-        digest = services.send_family_digest(contact_id)
-        sent += digest is not None and digest.status == digest.Status.SENT
-    return sent
+    """Every due family contact's digest. Two runs at once share the work (see digests.send_due_digests)."""
+    return digests.send_due_digests()
 
 
 @shared_task(ignore_result=True)
 def send_family_digest(contact_id: int, force: bool = False) -> int | None:
     """One contact's next digest (the admin's "send the next digest now"). A deleted or paused contact is
     skipped."""
-    digest = services.send_family_digest(contact_id, force=force)
+    digest = digests.send_family_digest(contact_id, force=force)
     return digest.pk if digest else None
 
 
 @shared_task(ignore_result=True)
 def send_delivery_notices() -> dict:
-    result = services.send_delivery_notices()
+    result = notices.send_delivery_notices()
     return {"sent": result.sent, "failed": result.failed}
 
 
 @shared_task(ignore_result=True)
 def remind_moderators() -> int:
-    return services.remind_moderators()
+    return reminders.remind_moderators()
 
 
 @shared_task(ignore_result=True)
 def reconcile_letter_tallies() -> int:
-    return services.reconcile_letter_tallies()
+    return moderation.reconcile_letter_tallies()

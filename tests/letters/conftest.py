@@ -35,7 +35,7 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), color: str =
 def make_letter(case):
     """Create a letter directly (as submit_letter would), pending unless told otherwise."""
     from letters.models import Letter
-    from letters.services import text_fingerprint
+    from letters.services.screening import text_fingerprint
 
     counter = iter(range(1, 10_000))
 
@@ -54,7 +54,7 @@ def make_letter(case):
 
 @pytest.fixture
 def approved_letter(make_letter, moderator):
-    from letters.services import approve_letters
+    from letters.services.moderation import approve_letters
 
     def make(**fields):
         letter = make_letter(**fields)

@@ -3,8 +3,8 @@ the family reads it in their digest."""
 
 from __future__ import annotations
 
-from letters import services
 from letters.models import Letter
+from letters.services import digests
 from tests.conftest import Mailbox
 
 from .conftest import image_bytes
@@ -45,7 +45,7 @@ def test_a_letter_written_in_chromium_reaches_the_family_after_approval(
     page.get_by_text("No letter is waiting. Thank you!").wait_for()
     assert Letter.objects.get().status == "approved"
 
-    services.send_family_digest(family_contact.pk)
+    digests.send_family_digest(family_contact.pk)
     [mail] = smtp_server.wait_for(1)
     assert mail["To"] == "family@example.org"
     text = Mailbox.text_of(mail)

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import Tally
-from letters import services
 from letters.models import Letter, RejectionReason
+from letters.services import moderation
 
 CHANGELIST = "admin:letters_letter_changelist"
 
@@ -113,11 +113,11 @@ def test_it_claims_a_letter_for_the_moderator_who_opens_it(moderator_client, mod
     html = response.content.decode()
     assert "Moderator is working on this letter until" in html
     assert reverse("admin:letters_letter_moderate", args=[letter.pk]) not in html
-    assert services.approve_letters([letter.pk], other) == 0
+    assert moderation.approve_letters([letter.pk], other) == 0
 
     # Once the claim expires, the other moderator may take it.
     Letter.objects.filter(pk=letter.pk).update(claimed_until=timezone.now() - datetime.timedelta(seconds=1))
-    assert services.claim_letter(letter.pk, other) == (letter, True)
+    assert moderation.claim_letter(letter.pk, other) == (letter, True)
 
 
 def test_it_approves_from_the_buttons_and_moves_on_to_the_next_letter(moderator_client, make_letter, case):
@@ -141,11 +141,11 @@ def test_it_rejects_from_the_buttons_only_with_a_reason(moderator_client, make_l
     assert Letter.objects.get().status == "rejected"
 
 
-def test_two_moderators_taking_the_next_letter_get_different_letters(make_letter, moderator, superuser):
+def test_the_next_letter_skips_one_claimed_by_another_and_gives_back_ones_own(make_letter, moderator, superuser):
     first, second = make_letter(), make_letter()
-    assert services.claim_next_letter(moderator) == first
-    assert services.claim_next_letter(superuser) == second
-    assert services.claim_next_letter(moderator) == first  # their own claim is still theirs
+    assert moderation.claim_next_letter(moderator) == first
+    assert moderation.claim_next_letter(superuser) == second
+    assert moderation.claim_next_letter(moderator) == first  # their own claim is still theirs
 
 
 def test_it_only_moderates_with_a_post(moderator_client, make_letter):
@@ -187,7 +187,7 @@ def test_rejecting_a_letter_deletes_its_image(moderator, make_letter, reason, dj
     letter.image.save("card.jpg", ContentFile(image_bytes("JPEG")))
     path = letter.image.path
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reject_letters([letter.pk], reason, moderator) == 1
+        assert moderation.reject_letters([letter.pk], reason, moderator) == 1
     letter.refresh_from_db()
     assert letter.image.name == ""
     import os

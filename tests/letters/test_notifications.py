@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from letters import services
 from letters.models import Letter
+from letters.services import digests, notices
 from letters.tasks import remind_moderators, send_delivery_notices
 
 
@@ -17,7 +17,7 @@ def test_it_tells_writers_who_asked_once_their_letter_is_delivered_then_erases_t
     approved_letter(text="No email given")
     assert send_delivery_notices() == {"sent": 0, "failed": 0}  # not delivered yet: nothing to say
 
-    services.send_family_digest(family_contact.pk)
+    digests.send_family_digest(family_contact.pk)
     assert Letter.objects.get(pk=asked.pk).mail_status == "pending"
     assert send_delivery_notices() == {"sent": 1, "failed": 0}
 
@@ -34,10 +34,10 @@ def test_a_second_contact_does_not_tell_the_writer_again(smtp_server, case, fami
     from letters.models import FamilyContact
 
     approved_letter(writer_email="ana@example.org", writer_consent=True)
-    services.send_family_digest(family_contact.pk)
+    digests.send_family_digest(family_contact.pk)
     send_delivery_notices()
     other = FamilyContact.objects.create(case=case, name="Brother", email="brother@example.org")
-    services.send_family_digest(other.pk)
+    digests.send_family_digest(other.pk)
     assert send_delivery_notices() == {"sent": 0, "failed": 0}
     assert [m["To"] for m in smtp_server.wait_for(3)].count("ana@example.org") == 1
 
@@ -76,12 +76,16 @@ def test_it_forgets_the_email_of_a_writer_whose_letter_was_never_delivered(make_
     assert Letter.objects.get(pk=recent.pk).writer_email == "recent@example.org"
 
 
-def test_it_sends_notices_in_batches_over_few_connections(smtp_server, family_contact, approved_letter):
+def test_it_sends_notices_in_batches_each_over_one_connection(smtp_server, family_contact, approved_letter):
     for n in range(5):
         approved_letter(writer_email=f"writer{n}@example.org", writer_consent=True)
-    services.send_family_digest(family_contact.pk)
-    result = services.send_delivery_notices(batch_size=2)
+    digests.send_family_digest(family_contact.pk)
+    smtp_server.wait_for(1)
+    digest_sessions = smtp_server.connections
+    result = notices.send_delivery_notices(batch_size=2)
     assert (result.sent, result.failed) == (5, 0)
-    notices = [m for m in smtp_server.wait_for(6) if m["To"].startswith("writer")]
-    assert sorted(m["To"] for m in notices) == [f"writer{n}@example.org" for n in range(5)]
+    told = [m for m in smtp_server.wait_for(6) if m["To"].startswith("writer")]
+    assert sorted(m["To"] for m in told) == [f"writer{n}@example.org" for n in range(5)]
+    # Batches of 2, 2 and 1: one SMTP session each, not one per mail.
+    assert smtp_server.connections - digest_sessions == 3
     assert not Letter.objects.exclude(writer_email="").exists()

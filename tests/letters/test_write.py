@@ -156,3 +156,25 @@ def test_the_panel_adds_no_query_to_the_case_page(rf, case, django_assert_num_qu
     with django_assert_num_queries(0):
         html = render_letter_panel(request, case)
     assert 'id="write-a-letter"' in html
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202a", "\u2066", "\u2067", "\u2069"])
+def test_it_refuses_a_first_name_with_a_character_that_reorders_the_text(client, write_url, control):
+    response = client.post(write_url, letter_post(first_name=f"Ana{control}TP ,"))
+    assert response.status_code == 400
+    assert "Your name contains invisible control characters. Please type it again." in response.content.decode()
+    assert not Letter.objects.exists()
+
+
+def test_it_takes_characters_that_reorder_the_text_out_of_a_message(client, write_url):
+    text = "Stay strong\u202e, we are with you \u2066always\u2069.\x1b"
+    assert client.post(write_url, letter_post(text=text)).status_code == 302
+    assert Letter.objects.get().text == "Stay strong, we are with you always."
+
+
+def test_it_keeps_the_direction_marks_arabic_writers_type(client, write_url):
+    # A right-to-left mark after "2020" keeps the full stop at the end of an Arabic sentence.
+    text = "نحن معك يا خالد منذ 2020\u200f. الحرية لك!"
+    assert client.post(write_url, letter_post(text=text, first_name="سارة\u200f", language="ar")).status_code == 302
+    letter = Letter.objects.get()
+    assert (letter.text, letter.first_name) == (text, "سارة\u200f")

@@ -9,8 +9,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaign.models import Tally
-from letters import services as letters_services
 from letters.models import Letter, RejectionReason
+from letters.services import moderation as letters_services
 from organizers import offline_reports as campaign_services
 from petitions.models import PaperImport, Signature
 from petitions.services import counting, links
