@@ -159,3 +159,33 @@ def test_the_demo_key_never_serves_another_host(tmp_path):
         assert "SECRET_KEY must be set to serve plume.example.org" in log.read_text()
     finally:
         stop(process)
+
+
+def test_the_demo_key_never_listens_on_the_network(tmp_path):
+    """A Host header is easy to fake: with the demo key the web process listens on loopback only."""
+    port = free_port()
+    log = tmp_path / "web.log"
+    env = demo_env(tmp_path, HOST="0.0.0.0", PORT=str(port), WEB_CONCURRENCY="1")  # noqa: S104 (refused below)
+    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    process = subprocess.Popen(
+        ["sh", "-c", f"exec {procfile_web_command()}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                get(f"http://127.0.0.1:{port}/healthz")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+                continue
+            raise AssertionError(f"It listened on 0.0.0.0 with the demo key:\n{log.read_text()}")
+        assert process.poll() is not None, "The web process neither listened nor stopped"
+        assert process.returncode != 0
+        assert "SECRET_KEY must be set to listen on 0.0.0.0" in log.read_text()
+    finally:
+        stop(process)
