@@ -19,7 +19,8 @@ class SecondFactorLoginForm(OTPAdminAuthenticationForm):
     otp_token = forms.CharField(
         label=_("Code from your authenticator app"),
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        # As wide as the name and password above it (the admin's login.css sizes those two by their ids).
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "style": "width: 100%"}),
     )
 
     otp_error_messages = {
