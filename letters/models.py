@@ -104,7 +104,8 @@ class LetterQuerySet(models.QuerySet):
         return self.filter(status=Letter.Status.APPROVED)
 
     def not_yet_sent_to(self, contact: FamilyContact) -> LetterQuerySet:
-        """The approved letters of the contact's case that no sent digest of this contact contained."""
+        """The approved letters of the contact's case that no digest of this contact holds (a digest holds its
+        letters from the moment it is recorded as being sent: letters.services.digests)."""
         return self.approved().filter(case_id=contact.case_id).exclude(digest_items__contact=contact)
 
 

@@ -2,8 +2,8 @@
 clean-ups of what is already stored:
 
 - the mail errors kept on letters (`mail_last_error`) and digests (`last_error`) are cut to the error's class
-  and SMTP code ("SMTPRecipientsRefused 550"): the text of an SMTP error quotes the address it refused, which
-  stayed behind after the address itself was erased;
+  and SMTP code ("SMTPRecipientsRefused: 550", the form campaign.lib.outbox.mail_error writes): the text of an
+  SMTP error quotes the address it refused, which stayed behind after the address itself was erased;
 - the characters that reorder text (U+202A..U+202E, U+2066..U+2069) are taken out of letters' text and first
   names, as the letter form now does (letters.services.screening).
 """
@@ -17,21 +17,22 @@ from django.db.models import Q
 BIDI_CONTROLS = "".join(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 # Already in the new form: a class name and SMTP codes, nothing else.
-_SCRUBBED = re.compile(r"[A-Za-z_][\w.]*( [2-5]\d\d)*")
+_SCRUBBED = re.compile(r"[A-Za-z_][\w.]*(: [2-5]\d\d(, [2-5]\d\d)*)?")
 _CLASS = re.compile(r"\s*([A-Za-z_][\w.]*)\s*:")
 # An SMTP reply quoted in the old form: (550, b'...') or {'someone@…': (550, b'...')}.
 _CODE = re.compile(r"\(([2-5]\d\d),")
 
 
 def scrubbed(error: str) -> str:
-    """ "SMTPRecipientsRefused: {'bob@example.org': (550, b'No such user')}" -> "SMTPRecipientsRefused 550"."""
+    """The class and SMTP codes of a stored error: "SMTPRecipientsRefused: {'bob@example.org': (550, b'No such
+    user')}" gives "SMTPRecipientsRefused: 550"; an error with no code keeps its class alone."""
     error = error.strip()
     if not error or _SCRUBBED.fullmatch(error):
         return error
     match = _CLASS.match(error)
     name = match.group(1) if match else "Error"
     codes = sorted(set(_CODE.findall(error)))
-    return " ".join([name, *codes])
+    return f"{name}: {', '.join(codes)}" if codes else name
 
 
 def scrub(apps, schema_editor):

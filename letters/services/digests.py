@@ -7,7 +7,8 @@ it can be (docs/letters.md, "Exactly once per letter and family contact"):
 1. `_prepare`: under the contact's row lock (SKIP LOCKED), the letters it has not had are recorded in a
    `Digest` marked `sending` for LETTERS_DIGEST_LEASE_SECONDS, and the mail is built; commit.
 2. The mail is sent, outside any transaction.
-3. `_record_sent` marks it sent (and the letters delivered); `_record_failure` gives its letters back.
+3. `_record_sent` marks it sent (and the letters delivered); `_record_failure` gives its letters back and
+   keeps the error as the outbox does (`campaign.lib.outbox.mail_error`: class and SMTP code only).
 
 A digest still `sending` after its lease (its worker died, or the database went away, between 1 and 3) is
 resolved by `resolve_stale_digests` as `uncertain`: it may have arrived, so its letters stay recorded for
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,7 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from campaign.lib.outbox import MailStatus, render_mail, retry_delay
+from campaign.lib.outbox import MailStatus, mail_error, render_mail, retry_delay
 
 from ..models import Digest, DigestItem, FamilyContact, Letter
 
@@ -109,17 +109,6 @@ def build_digest_message(contact: FamilyContact, letters: list[Letter]) -> tuple
     for letter_id, data in attached.items():
         message.attach(f"drawing-{letter_id}.jpg", data, "image/jpeg")
     return message, set(attached)
-
-
-def error_summary(exc: BaseException) -> str:
-    """What is kept of a failed send: the error's class and SMTP code ("SMTPRecipientsRefused 550"), never its
-    text, which quotes addresses. Migration 0004 cut the errors stored before to this form."""
-    codes: list[int] = []
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = sorted({code for code, _message in exc.recipients.values()})
-    elif isinstance(exc, smtplib.SMTPResponseException):
-        codes = [exc.smtp_code]
-    return " ".join([type(exc).__name__, *map(str, codes)])
 
 
 # --- Sending ------------------------------------------------------------------------------------------
@@ -257,7 +246,7 @@ def _record_failure(prepared: _Prepared, exc: Exception) -> Digest:
 
 
 def _fail(digest: Digest, contact_id: int, exc: Exception, now: datetime.datetime) -> None:
-    error = error_summary(exc)
+    error = mail_error(exc)  # the class and SMTP code, never the server's text, which quotes the address
     log.warning("Digest %s for family contact %s failed: %s", digest.pk, contact_id, error)
     failing = [Digest.Status.SENDING, Digest.Status.UNCERTAIN, Digest.Status.FAILED]
     Digest.objects.filter(pk=digest.pk, status__in=failing).update(status=Digest.Status.FAILED, last_error=error)

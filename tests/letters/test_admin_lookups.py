@@ -17,9 +17,9 @@ DIGESTS = "admin:letters_digest_changelist"
 @pytest.fixture
 def rows(make_letter, family_contact):
     letter = make_letter(
-        writer_email="ana@example.org", writer_consent=True, writer_language="fr", mail_last_error="SMTPDataError 554"
+        writer_email="ana@example.org", writer_consent=True, writer_language="fr", mail_last_error="SMTPDataError: 554"
     )
-    Digest.objects.create(contact=family_contact, status="failed", last_error="SMTPRecipientsRefused 550")
+    Digest.objects.create(contact=family_contact, status="failed", last_error="SMTPRecipientsRefused: 550")
     return letter
 
 

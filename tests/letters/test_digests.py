@@ -206,7 +206,7 @@ def test_it_keeps_only_the_error_class_and_smtp_code_of_a_refused_digest(
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
     digest = digests.send_family_digest(family_contact.pk)
-    assert (digest.status, digest.last_error) == ("failed", "SMTPRecipientsRefused 550")
+    assert (digest.status, digest.last_error) == ("failed", "SMTPRecipientsRefused: 550")
     assert "family@example.org" not in caplog.text
     assert f"Digest {digest.pk} for family contact {family_contact.pk} failed" in caplog.text
     assert not DigestItem.objects.exists()  # the letters go in the next attempt
