@@ -2,7 +2,7 @@
 
 Rendering templates is the costly part of the busiest paths (a case page, a confirmation mail), and most of
 what they render is the same for everyone. So they are rendered once with `slot(name)` where a per-visitor
-or per-signer value goes (`campaign.lib.pages` for pages, `petitions.services.mails` for mails), kept, and
+or per-signer value goes (`campaign.lib.pages` for pages, `petitions.services.confirmations` for mails), kept, and
 each use fills the slots with `fill`. NUL never appears in rendered templates (Django's forms and the admin
 refuse it in text), so a slot cannot be confused with content.
 """
