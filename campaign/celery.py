@@ -30,12 +30,20 @@ RETRY_OPTIONS = ("interval_start", "interval_step", "interval_max")
 
 
 class BrokerConsumer(Consumer):
-    """Celery's consumer, reconnecting to the broker with the intervals of CELERY_BROKER_TRANSPORT_OPTIONS.
+    """Celery's consumer, reconnecting to the broker promptly, and surviving the loss of Redis mid-task.
 
-    Celery's own consumer reconnects with kombu's fixed back-off (2, 4, 6 ... 30 s between tries), whatever the
-    settings say: after Redis had been down for 20 s, the worker came back 9 to 12 s after Redis did, and
-    beat's tasks sent in between found no queue (a restarted Redis has lost the queue's binding until a worker
-    declares it again) and were dropped. tests/campaign/test_broker_reconnect.py checks it on a real worker.
+    - Celery's own consumer reconnects with kombu's fixed back-off (2, 4, 6 ... 30 s between tries), whatever
+      the settings say: after Redis had been down for 20 s, the worker came back 9 to 12 s after Redis did,
+      and beat's tasks sent in between found no queue (a restarted Redis has lost the queue's binding until a
+      worker declares it again) and were dropped. This one uses the intervals of CELERY_BROKER_TRANSPORT_OPTIONS.
+    - When Redis goes away while a task is running (acks_late: its message is not acknowledged yet), Celery
+      5.7 releases the broken connection's transport, and kombu then forgets the transport's connection
+      details; the old channel still needs them, to put that message back and, once the task ends, to
+      acknowledge it: both raised an AttributeError that ended the whole worker ("Unrecoverable error"),
+      first on the loss, then on the acknowledgement after Redis returned. This one releases the transport but
+      leaves it its details, so the old channel reaches Redis again like any other client.
+
+    tests/campaign/test_broker_reconnect.py checks both on a real worker and beat.
     """
 
     def ensure_connected(self, conn):
@@ -44,3 +52,14 @@ class BrokerConsumer(Consumer):
         if intervals:
             conn.ensure_connection = functools.partial(conn.ensure_connection, **intervals)
         return super().ensure_connected(conn)
+
+    def on_connection_error_after_connected(self, exc):
+        connection = self.connection
+        if connection is not None:
+
+            def release_transport_keeping_its_details() -> None:
+                # What kombu.Connection._do_close_transport does, but for `transport.client = None`.
+                connection._transport = None
+
+            connection._do_close_transport = release_transport_keeping_its_details
+        super().on_connection_error_after_connected(exc)
