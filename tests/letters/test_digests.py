@@ -127,16 +127,23 @@ def test_a_second_run_while_a_digest_is_being_sent_sends_nothing(
     during = []
 
     def send(message, *args, **kwargs):
-        if not during:  # a second worker, or the admin's "send now", while the first is sending
+        if not during:
+            # While the first digest is with the server: a letter is approved, and a second worker (or the
+            # admin's "send now") looks at the same contact.
+            approved_letter(text="Approved meanwhile")
             during.append(digests.send_family_digest(family_contact.pk, force=True))
         return real_send(message, *args, **kwargs)
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", send)
-    approved_letter(text="Approved meanwhile")  # even with a new letter waiting
-    assert digests.send_family_digest(family_contact.pk).status == "sent"
+    first = digests.send_family_digest(family_contact.pk)
+    assert first.status == "sent" and [x.text for x in first.letters.all()] == ["Only once"]
     assert during == [None]
     assert len(smtp_server.wait_for(1)) == 1
-    assert DigestItem.objects.count() == 2
+    monkeypatch.undo()
+    # The letter approved meanwhile goes in the next digest.
+    assert [x.text for x in digests.send_family_digest(family_contact.pk, force=True).letters.all()] == [
+        "Approved meanwhile"
+    ]
 
 
 def test_a_crash_after_the_server_took_the_digest_sends_it_once_and_shows_it_as_uncertain(
