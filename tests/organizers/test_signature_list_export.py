@@ -1,11 +1,10 @@
 """The list of signatures for the authority as an export job: contents, COPY against Python, the admin page
-that requests it, who may follow and download it, and a real worker writing it."""
+that requests it, who may follow and download it. (A real worker writes it in test_export_worker.py.)"""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -15,49 +14,7 @@ from campaign.models import Case, ExportJob
 from organizers.exports import base as exports
 from organizers.exports.base import run_export_task
 from organizers.exports.signatures import SIGNATURES
-from petitions.models import Signature
-from petitions.services import invalidation, links
-from tests.organizers.conftest import wait_for_export
-from tests.petitions.conftest import make_signature
-
-LISTS_URL = "/en/staff/authority-lists/"
-
-HOSTILE = [
-    '=HYPERLINK("http://evil","x")',
-    "+33 trick",
-    "-2+3",
-    "@SUM(A1)",
-    "\tTabbed",
-    "\rReturned",
-    'Say "hello", friend',
-    "Two\nlines",
-    "خالد درارني",
-    "Ana Lima",
-    "",
-]
-
-
-def confirmed(case: Case, name: str, email: str, country: str = "FR") -> Signature:
-    signature = make_signature(case, email=email, country=country)
-    assert links.confirm_signature(signature.pk)
-    # Straight into the row: the form would tidy some of these names, a paper import or an old row may not.
-    Signature.objects.filter(pk=signature.pk).update(name=name)
-    return signature
-
-
-@pytest.fixture
-def signed(case, demo_campaign):
-    for i, name in enumerate(HOSTILE):
-        confirmed(case, name, f"s{i}@example.org", country="DZ" if i % 2 else "FR")
-    # Left out: waiting for confirmation, flagged, invalidated, and another case's.
-    make_signature(case, email="pending@example.org", name="Pending Person")
-    flagged = confirmed(case, "Flagged Person", "flagged@example.org")
-    Signature.objects.filter(pk=flagged.pk).update(flagged=True)
-    invalid = confirmed(case, "Invalid Person", "invalid@example.org")
-    invalidation.invalidate_signatures(Signature.objects.filter(pk=invalid.pk))
-    other = Case.objects.exclude(pk=case.pk).first()
-    confirmed(other, "Other Case Person", "other@example.org")
-    return case
+from tests.organizers.conftest import HOSTILE, LISTS_URL, expected_rows
 
 
 def job_for(user, case: Case, format: str = "csv", country: str = "", language: str = "en") -> ExportJob:
@@ -82,16 +39,6 @@ def read_csv(job: ExportJob) -> list[list[str]]:
 def read_xlsx(job: ExportJob) -> list[list[str]]:
     book = load_workbook(exports.export_path(job), read_only=True)
     return [["" if v is None else v for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-
-
-def expected_rows(country: str = "") -> list[list[str]]:
-    rows = []
-    for i, name in enumerate(HOSTILE):
-        code = "DZ" if i % 2 else "FR"
-        if country and code != country:
-            continue
-        rows.append([exports.neutralise(name), {"DZ": "Algeria", "FR": "France"}[code]])
-    return rows
 
 
 # --- Contents -------------------------------------------------------------------------------------------------
@@ -241,18 +188,3 @@ def test_who_may_export_totals_but_not_signatures_neither_sees_nor_downloads_the
     assert client.get(f"/en/staff/exports/{job.pk}/download").status_code == 403
     assert client.get(f"/en/staff/exports/{job.pk}/status").status_code == 403
     assert signed.name not in client.get("/en/staff/exports/").content.decode()
-
-
-# --- A real worker --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_writes_the_list_and_the_organizer_downloads_it(start_worker, organizer_client, signed, settings):
-    start_worker(PRIVATE_MEDIA_ROOT=str(settings.PRIVATE_MEDIA_ROOT))
-    organizer_client.post(LISTS_URL, {"case": signed.pk, "format": "csv"})
-    job = ExportJob.objects.get()
-    state = wait_for_export(organizer_client, job)
-    assert state["status"] == "done", state
-    download = organizer_client.get(state["download_url"])
-    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"), newline="")))
-    assert rows == [["Name", "Country"], *expected_rows()]

@@ -11,7 +11,7 @@ from tests.petitions.conftest import make_signature, url
 
 
 @pytest.fixture
-def signed(case):
+def signers(case):
     rows = [
         ("Ana Lima", "ana@example.org", "FR"),
         ('=HYPERLINK("http://evil","x")', "evil@example.org", "FR"),
@@ -30,7 +30,7 @@ def page_url(case, **query):
     return base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
-def test_it_prints_the_petition_text_total_and_escaped_names(organizer_client, case, signed):
+def test_it_prints_the_petition_text_total_and_escaped_names(organizer_client, case, signers):
     response = organizer_client.get(url("organizers:signature-list", campaign=case.campaign.slug, case=case.slug))
     html = b"".join(response.streaming_content).decode()
     assert response.status_code == 200
@@ -42,13 +42,13 @@ def test_it_prints_the_petition_text_total_and_escaped_names(organizer_client, c
     assert "@example.org" not in html
 
 
-def test_it_filters_by_country(organizer_client, case, signed):
+def test_it_filters_by_country(organizer_client, case, signers):
     html = b"".join(organizer_client.get(page_url(case, country="dz")).streaming_content).decode()
     assert "خالد" in html and "Ana Lima" not in html
     assert "2 signatures" in html
 
 
-def test_it_keeps_moderators_and_visitors_out(client, moderator_client, case, signed):
+def test_it_keeps_moderators_and_visitors_out(client, moderator_client, case, signers):
     assert moderator_client.get(page_url(case)).status_code == 403
     client.logout()
     assert client.get(page_url(case)).status_code == 302
