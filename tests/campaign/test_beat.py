@@ -7,6 +7,9 @@ Nightly and hourly entries would not come round in a test's time. Beat keeps whe
 schedule file and merges the configured schedule into it when it starts: the test writes that file first,
 with Celery's own scheduler, with every entry last run two days ago. Every entry is then due at once, as
 after a beat that was down for two days; beat's schedule itself is not touched.
+
+The tasks that ran must be exactly the tasks on the schedule: one an app adds later that never runs (an unknown
+name, a task that fails) fails this test.
 """
 
 from __future__ import annotations
