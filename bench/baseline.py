@@ -1,8 +1,8 @@
 """The baseline the signing path is measured against: a bare Django view that inserts one row.
 
-Wired into campaign/urls.py only when PLUME_BENCH_BASELINE=1 (bench/run sets it), so production never serves
+Wired into campaign/urls.py only when PLUME_BENCH_BASELINE=1 (bench/run.py sets it), so production never serves
 it. It goes through the same gunicorn, settings and middleware as the petition's sign view, and stores a row
-of the same shape (name, email, country, time) in a table of its own that bench/run creates with psql. It has
+of the same shape (name, email, country, time) in a table of its own that bench/run.py creates. It has
 no CSRF check, no form, no template and no uniqueness rule beyond a unique index: what is left is the cost of
 Django plus one INSERT, the floor any signing view stands on.
 """

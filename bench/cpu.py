@@ -1,25 +1,22 @@
-"""Where the CPU goes during a measurement: CPU seconds of each part of the platform that bench/run started.
+"""Where the CPU goes during a measurement: CPU seconds of each part of the platform that bench/run.py started.
 
-    python bench/cpu.py snapshot RUN_DIR OUT.json               # before and after a measurement
-    python bench/cpu.py diff BEFORE.json AFTER.json [WRK_TIME]  # {"gunicorn": 3.2, "postgres": 1.9, ...}
-
-Reads /proc/<pid>/stat (user + system time) of gunicorn and its workers, the Celery worker and its
-children, beat, the SMTP sink (from the .pid files bench/run writes), the PostgreSQL backends connected to
-the bench database, and PostgreSQL's and Redis's shared background processes. wrk's own time is taken by
-bench/run with bash's `time` (WRK_TIME holds "user system" seconds). A process that exits between the two
-snapshots is missed (rare: gunicorn and Celery keep theirs; Django keeps its database connection
-CONN_MAX_AGE seconds).
+`snapshot` is taken before and after a measurement, `diff` gives {"gunicorn": 3.2, "postgres": 1.9, ...}. It
+reads /proc/<pid>/stat (user + system time) of each process bench/run.py started and their children (gunicorn
+and its workers, the Celery worker and its children, beat, the SMTP sink), the PostgreSQL backends connected to
+the bench database, and PostgreSQL's and Redis's shared background processes. wrk's own time is read by
+bench/run.py when wrk exits. A process that exits between the two snapshots is missed (rare: gunicorn and
+Celery keep theirs; Django keeps its database connection CONN_MAX_AGE seconds).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+Snapshot = dict[str, dict[str, int]]
 
 
 def cpu_ticks(pid: int) -> int | None:
@@ -39,30 +36,16 @@ def children(pid: int) -> list[int]:
     return pids + [grandchild for p in pids for grandchild in children(p)]
 
 
-def tree(run_dir: Path, name: str) -> list[int]:
-    try:
-        pid = int((run_dir / f"{name}.pid").read_text())
-    except (OSError, ValueError):
-        return []
-    return [pid, *children(pid)]
-
-
-def postgres_pids() -> dict[str, list[int]]:
-    database = os.environ.get("PGDATABASE") or os.environ["DATABASE_URL"].rsplit("/", 1)[1]
-    out = subprocess.run(
-        ["psql", "-X", "-q", "-tA", "-d", database, "-c",
-         "SELECT pid, datname IS NOT DISTINCT FROM current_database() AND backend_type = 'client backend', "
-         "backend_type <> 'client backend' FROM pg_stat_activity WHERE pid <> pg_backend_pid()"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    ours, shared = [], []
-    for line in out.splitlines():
-        pid, mine, background = line.split("|")
-        if mine == "t":
-            ours.append(int(pid))
-        elif background == "t":
-            shared.append(int(pid))
-    return {"postgres": ours, "postgres (background)": shared}
+def postgres_pids(query: Callable[[str], list[tuple]]) -> dict[str, list[int]]:
+    """The bench database's client backends (but the one asking), and the server's shared background ones."""
+    rows = query(
+        "SELECT pid, datname IS NOT DISTINCT FROM current_database() AND backend_type = 'client backend', "
+        "backend_type <> 'client backend' FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+    )
+    return {
+        "postgres": [pid for pid, mine, _ in rows if mine],
+        "postgres (background)": [pid for pid, mine, background in rows if background and not mine],
+    }
 
 
 def redis_pids() -> list[int]:
@@ -76,9 +59,11 @@ def _comm(proc: Path) -> str:
         return ""
 
 
-def snapshot(run_dir: Path) -> dict[str, dict[str, int]]:
-    groups = {name: tree(run_dir, name) for name in ("gunicorn", "worker", "beat", "smtp_sink")}
-    groups.update(postgres_pids())
+def snapshot(started: dict[str, list[int]], query: Callable[[str], list[tuple]]) -> Snapshot:
+    """CPU ticks by group: `started` maps a group to the processes bench/run.py started for it (children are
+    found here); `query` runs SQL on the bench database."""
+    groups = {name: [p for pid in pids for p in (pid, *children(pid))] for name, pids in started.items()}
+    groups.update(postgres_pids(query))
     groups["redis (shared)"] = redis_pids()
     taken = {}
     for group, pids in groups.items():
@@ -87,25 +72,9 @@ def snapshot(run_dir: Path) -> dict[str, dict[str, int]]:
     return taken
 
 
-def diff(before: dict, after: dict) -> dict[str, float]:
+def diff(before: Snapshot, after: Snapshot) -> dict[str, float]:
+    """CPU seconds spent by each group between two snapshots."""
     return {
         group: round(sum(t - before.get(group, {}).get(pid, 0) for pid, t in pids.items()) / TICKS, 2)
         for group, pids in after.items()
     }
-
-
-def main() -> None:
-    command = sys.argv[1]
-    if command == "snapshot":
-        Path(sys.argv[3]).write_text(json.dumps(snapshot(Path(sys.argv[2]))))
-    elif command == "diff":
-        spent = diff(json.loads(Path(sys.argv[2]).read_text()), json.loads(Path(sys.argv[3]).read_text()))
-        if len(sys.argv) > 4:
-            spent["wrk"] = round(sum(float(x) for x in Path(sys.argv[4]).read_text().split()[-2:]), 2)
-        print(json.dumps(spent))
-    else:
-        sys.exit(__doc__)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """Where the web processes spend their CPU: cProfile of the case page and of the sign view, in process.
 
-    python bench/cpu_profile.py /en/<campaign>/<case>/ OUT.txt
+    python -m bench.cpu_profile /en/<campaign>/<case>/ OUT.txt
 
-Run by bench/run on its database and Redis, with the same settings as gunicorn. Like a browser, it reads
+Run by bench/run.py on its database and Redis, with the same settings as gunicorn. Like a browser, it reads
 the case page (CSRF cookie and the petition form's hidden fields), waits for the form's minimum fill time,
 then profiles page views and signatures (each with a new email; CSRF checked) and writes the functions
 that take the most time, cumulated, to OUT.txt. The figures are for reading, not for comparing: a

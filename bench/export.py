@@ -1,8 +1,8 @@
 """Exports of a large number of rows, each next to psql's \\copy of the same rows, and their peak memory.
 
-    python bench/export.py --rows 1000000 --out-dir bench/results/<run>
+    python -m bench.export --rows 1000000 --out-dir bench/results/<run>
 
-Run by bench/run on its own database (DATABASE_URL). Two exports are measured, each at a tenth of --rows
+Run by bench/run.py on its own database (DATABASE_URL). Two exports are measured, each at a tenth of --rows
 and at --rows, so that a memory that grows with the rows shows:
 
 - `signatures`: the list of a petition's signatures for the authority (name and country, never an email), as

@@ -1,6 +1,6 @@
-"""Print the summary of one bench/run as Markdown, from the JSON files it left in its results folder.
+"""The summary of one bench run as Markdown, from the JSON files it left in its results folder.
 
-    python bench/report.py bench/results/<run>
+    python -m bench.report bench/results/<run>    # bench/run.py prints it at the end of a run
 
 Each figure stands next to the baseline measured in the same run, with the project's target beside it.
 Missing files (a stage that was skipped or failed) show as "not measured".
@@ -9,8 +9,11 @@ Missing files (a stage that was skipped or failed) show as "not measured".
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
+
+from bench.page_layers import PAGES, summarise
 
 
 def load(run: Path, name: str) -> dict | None:
@@ -48,6 +51,163 @@ def http_table(rows: list[tuple[str, dict | None]]) -> list[str]:
     return lines
 
 
+def parse_pgbench(text: str) -> dict:
+    tps = re.search(r"tps = ([0-9.]+)", text)
+    latency = re.search(r"latency average = ([0-9.]+) ms", text)
+    return {
+        "tps": float(tps.group(1)) if tps else None,
+        "latency_ms": float(latency.group(1)) if latency else None,
+    }
+
+
+# A page that queried the database would cause a transaction a request (1,000 per 1,000); the totals' refresh
+# every TOTALS_CACHE_SECONDS, the gunicorn workers' first requests and autovacuum cause a handful a run. Fewer than
+# one transaction per 100 requests is "no database query".
+NO_QUERY_PER_K = 10
+
+
+def per_hour(journey: dict) -> float:
+    return 3600 * journey["counted"] / journey["total_s"] if journey.get("total_s") else 0.0
+
+
+def targets_section(run: Path) -> list[str]:
+    """Every target of the issues (#3, #5; #15's, still open, marked so) next to this run's figure."""
+    baseline, sign = load(run, "baseline"), load(run, "sign")
+    rows: list[tuple[str, str, str, str, bool | None]] = []  # path, target, figure, ratio, met
+    if baseline and sign and baseline["rps"]:
+        ratio = sign["rps"] / baseline["rps"]
+        against = f"{ratio:.2f} x the bare insert ({baseline['rps']:,.0f}/s)"
+        rows += [
+            (
+                "signing",
+                "at least 0.4 x the bare insert (#3)",
+                f"{sign['rps']:,.0f} signatures/s",
+                against,
+                ratio >= 0.4,
+            ),
+            ("signing", "at least 500 signatures/s (#3)", f"{sign['rps']:,.0f}/s", against, sign["rps"] >= 500),
+            ("signing", "p99 under 100 ms (#3)", f"{sign['p99_ms']:.1f} ms", "", sign["p99_ms"] < 100),
+            ("signing", "at least 0.6 x the bare insert (#15, open)", f"{sign['rps']:,.0f}/s", against, ratio >= 0.6),
+            ("signing", "p99 under 50 ms (#15, open)", f"{sign['p99_ms']:.1f} ms", "", sign["p99_ms"] < 50),
+        ]
+    for name, label in (
+        ("e2e", "end to end, overlapping as in a surge"),
+        ("e2e_stages", "end to end, one stage after another"),
+    ):
+        journey = load(run, name)
+        if not journey:
+            continue
+        hourly = per_hour(journey)
+        ratio = f"{hourly / (3600 * baseline['rps']):.2f} x the bare inserts an hour" if baseline else ""
+        rows.append((label, "at least 1,000,000 signatures/h (#3)", f"{hourly:,.0f}/h", ratio, hourly >= 1_000_000))
+        if baseline:
+            share = hourly / (3600 * baseline["rps"])
+            rows.append(
+                (
+                    label,
+                    "at least 0.35 x the bare inserts an hour (#15, open)",
+                    f"{hourly:,.0f}/h",
+                    ratio,
+                    share >= 0.35,
+                )
+            )
+    case_page = load(run, "case_page")
+    before, mid, after = (load(run, n) for n in ("db_before_case_page", "db_after_case_page", "db_after_totals_json"))
+    layers = load(run, "page_layers")
+    uncached = summarise(layers).get("case", {}) if layers else {}
+    if case_page and before and mid:
+        per_k = 1000 * (mid["xact_commit"] - before["xact_commit"] - 3) / max(case_page["requests"], 1)
+        ratio = ""
+        if "" in uncached and "page" in uncached:
+            ratio = f"{uncached['']['rps'] / uncached['page']['rps']:.1f} x the page rendered each time"
+        figure = f"{case_page['rps']:,.0f} pages/s, {per_k:.1f} transactions per 1,000"
+        rows.append(("case page, warm cache", "no database query (#3)", figure, ratio, per_k < NO_QUERY_PER_K))
+    totals_json = load(run, "totals_json")
+    if totals_json and mid and after:
+        per_k = 1000 * (after["xact_commit"] - mid["xact_commit"] - 3) / max(totals_json["requests"], 1)
+        figure = f"{totals_json['rps']:,.0f}/s, {per_k:.1f} transactions per 1,000"
+        rows.append(("JSON totals, warm cache", "no database query (#3)", figure, "", per_k < NO_QUERY_PER_K))
+    export = load(run, "export")
+    for e in export["exports"] if export else []:
+        small, big = e["runs"][0], e["runs"][-1]
+        flat = big["peak_rss_mib"] <= small["peak_rss_mib"] + 10
+        path = f"export: {e['name']}, {big['exported_rows']:,} rows"
+        ratio = f"{big['ratio']:.2f} x psql's \\copy"
+        rows.append(
+            (
+                path,
+                "at least 0.5 x psql's \\copy (#5)",
+                f"{big['export_rows_per_s']:,.0f} rows/s",
+                ratio,
+                big["ratio"] >= 0.5,
+            )
+        )
+        memory = f"{small['peak_rss_mib']:.0f} and {big['peak_rss_mib']:.0f} MiB"
+        rows.append((path, "memory flat from a tenth of the rows (#5)", memory, "", flat))
+    if not rows:
+        return []
+    lines = [
+        "### Against the targets",
+        "",
+        "| path | target | figure | against its baseline, same run | |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {path} | {target} | {figure} | {ratio} | {verdict(met)} |" for path, target, figure, ratio, met in rows
+    ]
+    return [*lines, ""]
+
+
+def layers_section(run: Path) -> list[str]:
+    data = load(run, "page_layers")
+    if not data:
+        return []
+    measured = summarise(data)
+    lines = [
+        "### Page caching: what each layer gains",
+        "",
+        f"Gunicorns side by side: every layer of `campaign.lib.pages` on, and each layer off in turn "
+        f"(PLUME_BENCH_PAGE_LAYERS_OFF); the case's total moved every {data['total_moves_every_s']:g} s "
+        f"(bench/surge.py, as the rollup in a surge). They took turns in windows of {data['seconds']} s, "
+        f"{data['rounds']} round(s): medians of the rounds. Each page is measured on the servers whose layers are on "
+        "its path. CPU ms a page: the server alone, then all that serves it (the server, the bench database's "
+        "backends, Redis). What a layer gains: the rate with every layer on over the rate with it off, and the CPU "
+        "milliseconds a page it saves.",
+        "",
+        "| page | layer off | pages/s | p99 ms | CPU ms a page: server, all | the layer gains: pages/s "
+        "| CPU ms a page: server, all | statuses |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for page, label, layers_on_path in PAGES:
+        layers = measured.get(page, {})
+        every = layers.get("")
+        for off in layers_on_path:
+            entry = layers.get(off)
+            if entry is None:
+                continue
+            statuses = ", ".join(f"{c}: {n}" for c, n in sorted(entry["statuses"].items()))
+            gain = saved = ""
+            if every and off:
+                gain = f"{every['rps'] / entry['rps']:.2f} x"
+                saved = f"{entry['web_cpu_ms'] - every['web_cpu_ms']:.2f}, {entry['cpu_ms'] - every['cpu_ms']:.2f}"
+            lines.append(
+                f"| {label} | {off or 'none (every layer on)'} | {entry['rps']:,.0f} | {entry['p99_ms']:.1f} "
+                f"| {entry['web_cpu_ms']:.2f}, {entry['cpu_ms']:.2f} | {gain} | {saved} | {statuses} |"
+            )
+    spreads = [
+        f"{label}: {every['spread']:.0%} and {every['web_cpu_spread']:.0%}"
+        for page, label, _ in PAGES
+        if (every := measured.get(page, {}).get("")) and every["spread"] is not None
+    ]
+    if spreads:
+        lines += [
+            "",
+            "Noise, from round to round with every layer on (max - min over the median of the rate, then of the "
+            f"server's CPU ms a page): {'; '.join(spreads)}.",
+        ]
+    return [*lines, ""]
+
+
 def cache_section(run: Path) -> list[str]:
     case_page, totals_json = load(run, "case_page"), load(run, "totals_json")
     before, mid, after = (load(run, n) for n in ("db_before_case_page", "db_after_case_page", "db_after_totals_json"))
@@ -59,7 +219,7 @@ def cache_section(run: Path) -> list[str]:
             "| path | database transactions during the run | per 1,000 requests | rows read |",
             "| --- | ---: | ---: | ---: |",
         ]
-        # bench/run's own readings are transactions too: the statistics reading that opens the window and
+        # bench/run.py's own readings are transactions too: the statistics reading that opens the window and
         # the two CPU readings around wrk (bench/cpu.py).
         for label, r, a, b in (("case page", case_page, before, mid), ("/api/totals", totals_json, mid, after)):
             xact = b["xact_commit"] - a["xact_commit"] - 3
@@ -123,9 +283,6 @@ def e2e_section(run: Path) -> list[str]:
     ]
     if not journeys:
         return [*lines, "Not measured.", ""]
-
-    def per_hour(j: dict) -> float:
-        return 3600 * j["counted"] / j["total_s"] if j["total_s"] else 0
 
     def cell(seconds: float | None) -> str:
         return "not reached" if seconds is None else f"{seconds:.1f}"
@@ -237,21 +394,30 @@ def cpu_section(run: Path) -> list[str]:
     return lines
 
 
-def main() -> None:
-    run = Path(sys.argv[1])
+def summary(run: Path) -> str:
     setup = load(run, "setup") or {}
+    load_before, load_after = setup.get("load_before"), setup.get("load_after")
+    busy = ""
+    if load_before:
+        busy = f" Load average (1, 5, 15 min) at the start: {', '.join(map(str, load_before))}"
+        busy += f"; at the end: {', '.join(map(str, load_after))}." if load_after else "."
     lines = [
-        f"## bench/run {setup.get('run', run.name)}",
+        f"## make bench {setup.get('run', run.name)}",
         "",
         f"Commit {setup.get('commit', '?')}, {setup.get('cores', '?')} cores, PostgreSQL {setup.get('postgres', '?')}, "
         f"QUICK={setup.get('quick', '?')}: {setup.get('duration_s', '?')} s per wrk measurement, "
         f"{setup.get('connections', '?')} connections (wrk, 1 thread), gunicorn {setup.get('web_workers', '?')} sync "
         f"workers, Celery worker concurrency {setup.get('worker_concurrency', '?')}. wrk, gunicorn, PostgreSQL, Redis, "
-        "the worker and the SMTP sink share the same cores.",
+        f"the worker and the SMTP sink share the same cores.{busy}",
         "",
     ]
-    lines += cache_section(run) + signing_section(run) + cpu_section(run) + e2e_section(run) + export_section(run)
-    print("\n".join(lines))
+    lines += targets_section(run) + cache_section(run) + layers_section(run) + signing_section(run)
+    lines += cpu_section(run) + e2e_section(run) + export_section(run)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(summary(Path(sys.argv[1])))
 
 
 if __name__ == "__main__":

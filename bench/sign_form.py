@@ -1,24 +1,20 @@
-"""Read the petition form from a case page as a browser would, and print what bench/run needs to POST it.
+"""Read the petition form from a case page as a browser would: what bench/run.py needs to POST it.
 
-    python bench/sign_form.py http://127.0.0.1:PORT/en/<campaign>/<case>/
-
-Prints shell assignments: SIGN_PATH (the form's action), SIGN_COOKIE (the CSRF cookie the page set),
-SIGN_BODY (every field of the form, with {n} where the wrk script puts a number unique to each request:
-a new name and email each time) and CONFIRM_BODY (the CSRF token alone, for the confirmation buttons).
-Exits 1 when the page has no petition form.
+`read_sign_form(url)` gives the form's action (`path`), the CSRF cookie the page set (`cookie`), every field of
+the form with {n} where the wrk script puts a number unique to each request, so a new name and email each time
+(`body`), and the CSRF token alone, for the confirmation buttons (`confirm_body`).
 """
 
 from __future__ import annotations
 
-import shlex
-import sys
 import urllib.request
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
-# What a person types; {n} is replaced per request by bench/lua/post_unique.lua.
-TYPED = "name=Bench+Signer+{n}&email=bench-{n}%40example.org&country=FR"
+# What a person types; {n} is replaced per request by bench/lua/post_unique.lua, for a new email each time. Not in
+# the name: the form refuses a name with a long number in it (a phone number), and names need not be unique.
+TYPED = "name=Bench+Signer&email=bench-{n}%40example.org&country=FR"
 
 
 class SignForm(HTMLParser):
@@ -42,10 +38,10 @@ class SignForm(HTMLParser):
             self.inside = False
 
 
-def main() -> None:
-    url = sys.argv[1]
+def read_sign_form(url: str) -> dict[str, str] | None:
+    """The petition form of the case page at `url`, as bench/run.py POSTs it; None when the page has none."""
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
-        sys.exit("bench/sign_form.py only reads pages on this machine")
+        raise ValueError("bench/sign_form.py only reads pages on this machine")
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback only, checked above)
         html = response.read().decode()
         cookies = SimpleCookie()
@@ -54,16 +50,13 @@ def main() -> None:
     form = SignForm()
     form.feed(html)
     if not form.action:
-        sys.exit(f"no petition form on {url}")
+        return None
     # The honeypot stays empty, as a person leaves it.
     fields = {**form.hidden, "website": ""}
-    cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
     token = fields.get("csrfmiddlewaretoken", "")
-    print(f"SIGN_PATH={shlex.quote(form.action)}")
-    print(f"SIGN_COOKIE={shlex.quote(cookie)}")
-    print(f"SIGN_BODY={shlex.quote(urlencode(fields) + '&' + TYPED)}")
-    print(f"CONFIRM_BODY={shlex.quote(urlencode({'csrfmiddlewaretoken': token}))}")
-
-
-if __name__ == "__main__":
-    main()
+    return {
+        "path": form.action,
+        "cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items()),
+        "body": urlencode(fields) + "&" + TYPED,
+        "confirm_body": urlencode({"csrfmiddlewaretoken": token}),
+    }

@@ -25,7 +25,7 @@ end
 
 function request()
   -- wrk calls request() once before sending anything, to check what the script makes (thread 1 only,
-  -- and bench/run uses one thread): that call must not use up the first path.
+  -- and bench/run.py uses one thread): that call must not use up the first path.
   if not checked then
     checked = true
     return wrk.format("POST", paths[1] or "/", headers, body)

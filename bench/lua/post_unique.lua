@@ -1,5 +1,5 @@
 -- POST a form body in which every "{n}" becomes a number unique to this run, so each request stores a
--- new row (a new email). Read from the environment (bench/run sets them):
+-- new row (a new email). Read from the environment (bench/run.py sets them):
 --   BENCH_PATH    the path to POST to
 --   BENCH_BODY    the url-encoded form body, with {n} placeholders
 --   BENCH_COOKIE  a Cookie header to send (the CSRF cookie), optional

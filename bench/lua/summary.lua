@@ -30,8 +30,8 @@ function M.write(summary, latency, threads)
   io.write(out)
 end
 
--- Tell bench/run that this thread has all the answers it wanted: wrk itself only ends after its -d
--- duration, so bench/run waits for this file and then interrupts wrk (which still prints its summary).
+-- Tell bench/run.py that this thread has all the answers it wanted: wrk itself only ends after its -d
+-- duration, so bench/run.py waits for this file and then interrupts wrk (which still prints its summary).
 function M.finished()
   local path = os.getenv("BENCH_OUT")
   if path and path ~= "" then

@@ -1,22 +1,30 @@
 """Page caching: the one module that decides what the pages about a case keep, where, and for how long.
 
 The busiest pages (home, a case page, "check your inbox", the confirmation button and its thanks) make no
-database query once warm and skip the templates, in four layers:
+database query once warm and skip the templates, in three layers. Gain: what turning the layer off costs, in
+gunicorn's CPU milliseconds a page, measured by `BENCH_STAGES=pages make bench` on 2 cores while the case's
+total moves every 5 s as in a surge (docs/performance.md, "Page caching"; ranges over three runs):
 
-Layer | key | lifetime | cleared by
------ | --- | -------- | ----------
-1. the case a request is about, in this process (`ProcessCache`) | `case:<campaign>:<slug>`, `case-id:<pk>` |
-   1 s | a case or campaign saved in this process; elsewhere, the second running out
-2. the same case in the shared cache (Redis), with a random stamp | `pages:case:<campaign>:<slug>`,
-   `pages:case-id:<pk>` | PAGES_CACHE_SECONDS | saving the case or its campaign (`forget_cached_pages`)
-3. a whole page about a case, per-visitor values cut out |
-   `pages:case-page:<pk>:<stamp>:<language>:<template>:<variant>` | PAGES_CACHE_SECONDS | a new stamp (the case
-   saved), a new variant (the total moved)
-4. the case page's panels (the petition and letter forms) | `pages:panels:<campaign>:<slug>:<language>:<open>` |
-   PAGES_CACHE_SECONDS | saving the case or its campaign
+layer                 | key                             | lives | cleared by                | gain
+--------------------- | ------------------------------- | ----- | ------------------------- | --------------------------
+1. the case a request | case:<campaign>:<slug>,         | 1 s   | saving the case or its    | 0.4 to 0.7 ms of 2.5 to
+   is about, in this  | case-id:<pk>                    |       | campaign in this process; | 3.4 (a case page, "check
+   process            |                                 |       | elsewhere, time           | your inbox")
+2. the same case in   | pages:case:<campaign>:<slug>,   | 60 s  | saving the case or its    | 2.6 to 2.9 ms of 7.1 to
+   Redis, with a      | pages:case-id:<pk>              |       | campaign                  | 7.5 (a 404); within the
+   stamp; or False    |                                 |       | (forget_cached_pages)     | noise on a known case,
+   for no such case   |                                 |       |                           | where layer 1 answers
+3. a whole page about | pages:case-page:<pk>:<stamp>:   | 60 s  | a new stamp (the case     | 2.7 to 3.3 ms of 5.4 to
+   a case, with the   | <language>:<template>:<variant> |       | saved), a new variant     | 6.3 (a case page); 1.2 to
+   per-visitor values |                                 |       | (the total moved)         | 1.4 of 3.9 to 4.0 ("check
+   cut out            |                                 |       |                           | your inbox")
 
-The home page's campaign and cases are kept like the case (`pages:home:<slug>`). What each layer gains is
-measured by `BENCH_STAGES=pages make bench` (docs/performance.md, "Page caching").
+60 s is PAGES_CACHE_SECONDS. Layer 2 also gives the case its stamp, so the pages of layer 3 are shared by every
+process and rendered anew as soon as the case is saved. A fourth layer, the case page's panels (the petition and
+letter forms) cached apart from the page so that a page rendered anew for a new total would not render its forms
+again, was removed: it saved 0.01 to 0.12 ms of 2.7 to 3.1 a case page, within the noise, since the page is
+rendered once per total and language (every 5 s in a surge) for thousands of requests. The home page's campaign
+and cases are kept like the case (`pages:home:<slug>`).
 
 Per-visitor values (the CSRF token, the signed time a form was shown, the language form's `next` path) are
 cut out of a page before it is cached and filled in per request (`campaign.lib.slots`).
@@ -25,14 +33,15 @@ cut out of a page before it is cached and filled in per request (`campaign.lib.s
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -54,8 +63,30 @@ PAGES_CACHE_SECONDS = 60
 _cases = ProcessCache(seconds=1.0)
 
 
+# The layers by the names the bench switch below uses, in the order of the table above.
+LAYERS = ("process", "shared", "page")
+# A bench switch, never set in production: the `pages` stage of `make bench` starts gunicorns of its own with
+# PLUME_BENCH_PAGE_LAYERS_OFF="page" (say) to measure what that layer gains. Read once here, so a layer that is
+# on costs nothing more than before. A server with layers off keeps its entries apart, so that servers measured
+# side by side never serve each other's pages.
+_OFF = frozenset(os.environ.get("PLUME_BENCH_PAGE_LAYERS_OFF", "").replace(",", " ").split())
+if _OFF - set(LAYERS):
+    raise ImproperlyConfigured(f"PLUME_BENCH_PAGE_LAYERS_OFF names layers among {LAYERS}, not {sorted(_OFF)}.")
+_PREFIX = f"pages-without-{'-'.join(sorted(_OFF))}:" if _OFF else "pages:"
+
+
 def _cached(key: str, compute: Callable) -> object:
-    return cached(f"pages:{key}", compute, PAGES_CACHE_SECONDS)
+    return cached(_PREFIX + key, compute, PAGES_CACHE_SECONDS)
+
+
+def _layer(name: str, keep: Callable[[str, Callable], object]) -> Callable[[str, Callable], object]:
+    """`keep(key, compute)`, or `compute()` every time for a layer the bench switch turned off."""
+    return keep if name not in _OFF else lambda key, compute: compute()
+
+
+_in_process = _layer("process", _cases.get)
+_shared = _layer("shared", _cached)
+_whole_page = _layer("page", _cached)
 
 
 def _stamped(case: Case | None) -> Case | bool:
@@ -72,9 +103,9 @@ def public_case(campaign: str, slug: str) -> Case:
     view that acts on a case from its address (the case page, signing, writing). Shared with other requests
     of this process: read it, never write on it."""
     key = f"case:{campaign}:{slug}"
-    case = _cases.get(
+    case = _in_process(
         key,
-        lambda: _cached(
+        lambda: _shared(
             key,
             lambda: _stamped(
                 Case.objects.public().select_related("campaign").filter(campaign__slug=campaign, slug=slug).first()
@@ -90,8 +121,8 @@ def case_by_id(pk: int) -> Case | None:
     """A case (published or not) with its campaign, from the cache once warm: for pages that reach a case
     through one of its rows (a signature's confirmation link)."""
     key = f"case-id:{pk}"
-    found = _cases.get(
-        key, lambda: _cached(key, lambda: _stamped(Case.objects.select_related("campaign").filter(pk=pk).first()))
+    found = _in_process(
+        key, lambda: _shared(key, lambda: _stamped(Case.objects.select_related("campaign").filter(pk=pk).first()))
     )
     return found or None
 
@@ -111,20 +142,15 @@ def forget_cached_pages(sender, instance: Campaign | Case, **kwargs) -> None:
     """Connected to saving and deleting a campaign or a case (CampaignConfig.ready): its pages are rendered
     anew at the next request."""
     campaign = instance if isinstance(instance, Campaign) else instance.campaign
-    keys = ["pages:home:", f"pages:home:{campaign.slug}"]
+    keys = ["home:", f"home:{campaign.slug}"]
     cases = list(campaign.cases.values_list("pk", "slug"))
     if isinstance(instance, Case):
         cases.append((instance.pk, instance.slug))
     for pk, slug in cases:
-        keys += [f"pages:case:{campaign.slug}:{slug}", f"pages:case-id:{pk}"]
-        keys += [
-            f"pages:{_panels_key(campaign.slug, slug, language, is_open)}"
-            for language, _name in settings.LANGUAGES
-            for is_open in (True, False)
-        ]
+        keys += [f"case:{campaign.slug}:{slug}", f"case-id:{pk}"]
     _cases.forget()
     try:
-        cache.delete_many(keys)
+        cache.delete_many([_PREFIX + key for key in keys])
     except Exception:
         log.exception("Could not forget the cached pages of %s", campaign)
 
@@ -143,22 +169,15 @@ def render_case_page(
     if not stamp or len(get_messages(request)):  # A message is this visitor's own: not for the cache.
         html = render_cut()
     else:
-        html = _cached(f"case-page:{case.pk}:{stamp}:{get_language()}:{template}:{variant}", render_cut)
+        html = _whole_page(f"case-page:{case.pk}:{stamp}:{get_language()}:{template}:{variant}", render_cut)
     return HttpResponse(fill_per_request(html, request))
 
 
 def case_panels(request: HttpRequest, case: Case, is_open: bool) -> list[SafeString]:
-    """What other apps show on the case page, rendered once per case, language and open state: the page is
-    rendered anew each time its total moves, and the forms are its costly part."""
-    panels = _cached(
-        _panels_key(case.campaign.slug, case.slug, get_language(), is_open),
-        lambda: [cut_per_request(html) for html in render_case_panels(request, case)],
-    )
-    return [mark_safe(html) for html in panels]  # noqa: S308 (template output, cut for the cache)
-
-
-def _panels_key(campaign: str, slug: str, language: str, is_open: bool) -> str:
-    return f"panels:{campaign}:{slug}:{language}:{int(is_open)}"
+    """What other apps show on the case page (`campaign.lib.panels`), rendered with the page and cached with it.
+    `is_open` is no longer used: the panels had a cache of their own, which gained nothing measurable and was
+    removed (see the table above)."""
+    return render_case_panels(request, case)
 
 
 # The per-visitor values of a page all come from Django's own rendering or from base.html, so their markup is

@@ -162,6 +162,24 @@ def test_it_fills_each_visitor_s_form_token_and_time_into_the_cached_forms(clien
     assert form.is_valid() and form.suspicion() == "too-fast"
 
 
+def test_it_renders_the_cached_case_page_anew_when_its_total_moves(client, case, django_assert_num_queries):
+    import re
+
+    client.get(case.get_absolute_url())
+    # What the rollup does every few seconds in a surge: count more, then refresh the cached totals.
+    ledger.add_to_tallies(
+        [(ledger.TallyKey(case.pk, ActionKind.SIGNATURE, ActionSource.ONLINE, "FR", datetime.date(2020, 12, 1)), 7)]
+    )
+    ledger.refresh_totals()
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert f'<strong data-total-for="{case.pk}">7</strong>' in html
+    # The forms under it are still there, each with this visitor's token and form time filled in.
+    assert len(re.findall(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"\x00]+"', html)) == 3
+    assert len(re.findall(r'<input type="hidden" name="started" value="[^"\x00]+"', html)) == 2
+    with django_assert_num_queries(0):
+        assert client.get(case.get_absolute_url()).status_code == 200
+
+
 def test_it_shows_the_closed_notice_once_a_case_closes(client, case):
     client.get(case.get_absolute_url())
     case.closes_at = timezone.now() - datetime.timedelta(minutes=1)
