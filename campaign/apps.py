@@ -16,5 +16,13 @@ class CampaignConfig(AppConfig):
         for model in (Campaign, Case):
             post_save.connect(forget_cached_pages, sender=model, dispatch_uid=f"forget-pages-{model.__name__}")
             post_delete.connect(forget_cached_pages, sender=model, dispatch_uid=f"forget-pages-del-{model.__name__}")
-        # The last tick is what /healthz reads to tell that beat and a worker are alive.
-        schedule({"beat-tick": {"task": "campaign.tasks.beat_tick", "schedule": 10.0}})
+        schedule(
+            {
+                # The last tick is what /healthz reads to tell that beat and a worker are alive.
+                "beat-tick": {"task": "campaign.tasks.beat_tick", "schedule": 10.0},
+                "forget-expired-signin-attempts": {
+                    "task": "campaign.tasks.forget_expired_signin_attempts",
+                    "schedule": 3600.0,
+                },
+            }
+        )

@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from campaign.forms import CountryChoiceField
 from campaign.lib.abuse import HumanCheckFormMixin
+from campaign.lib.text import bidi_controls_in, without_bidi_controls
 from campaign.models import Case
 
 from .images import clean_letter_image
 from .models import LETTER_LANGUAGES, Letter, RejectionReason
-from .services.screening import bidi_controls_in, without_bidi_controls
 
 
 class LetterForm(HumanCheckFormMixin, forms.Form):

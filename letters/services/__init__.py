@@ -1,8 +1,8 @@
 """The letters' workflows, one module per workflow. Views, admin actions, tasks and commands import the module
 they need (`from letters.services import moderation`) and call one function of it; nothing is re-exported here.
 
-- `screening`: what a letter's text is reduced to (`normalise_text`, `text_fingerprint`), the pre-screen's
-  flags (`screen_letter`), and the invisible characters a letter may not carry (`bidi_controls_in`).
+- `screening`: what a letter's text is reduced to (`normalise_text`, `text_fingerprint`) and the pre-screen's
+  flags (`screen_letter`).
 - `writing`: `submit_letter`, a supporter's letter stored pending, screened.
 - `moderation`: a moderator's claims (`claim_letter`, `claim_next_letter`, `release_claim`), decisions
   (`approve_letters`, `reject_letters`) and the nightly recount of the ledger (`reconcile_letter_tallies`).

@@ -1,9 +1,9 @@
 """The automatic pre-screen: reasons for a moderator to look closer at a letter, never a decision.
 
 `screen_letter` flags links, email addresses, phone numbers, words from the editable list and repeats (the
-same text reduced to its words: `text_fingerprint`). `bidi_controls_in` finds the invisible characters that
-can make a text read differently from what it is; the letter form refuses them in a first name and removes
-them from a message (`letters.forms.LetterForm`).
+same text reduced to its words: `text_fingerprint`). The invisible characters that can make a text read
+differently from what it is are `campaign.lib.text`'s: the letter form refuses them in a first name and
+removes them from a message (`letters.forms.LetterForm`).
 """
 
 from __future__ import annotations
@@ -24,23 +24,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Eight digits or more, whatever separates them (spaces, dots, dashes, brackets, a leading +); \d also matches
 # Arabic-Indic digits.
 _PHONE = re.compile(r"(?<!\d)\+?\d(?:[\s().\-/]*\d){7,}")
-
-# Embeddings and overrides (U+202A..U+202E) and isolates (U+2066..U+2069) reorder every character up to their
-# end: "‮gnp.exe" shows as "exe.png", and a first name can swallow the country shown after it in the admin.
-# The same set as petitions' name check. The left-to-right and right-to-left marks (U+200E, U+200F) and the
-# Arabic letter mark (U+061C) stay allowed: they only settle where neutral characters such as punctuation
-# sit, and Arabic and Hebrew keyboards type them as part of ordinary text.
-BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
-_BIDI_CONTROL = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
-
-
-def bidi_controls_in(text: str) -> bool:
-    """Whether `text` holds a character that reorders the text after it (see BIDI_CONTROLS)."""
-    return _BIDI_CONTROL.search(text) is not None
-
-
-def without_bidi_controls(text: str) -> str:
-    return _BIDI_CONTROL.sub("", text)
 
 
 def normalise_text(text: str) -> str:

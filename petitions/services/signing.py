@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.lib.outbox import MailStatus
+from campaign.lib.text import BIDI_CONTROLS
 from campaign.models import Case
 
 from ..models import Signature, email_marker, normalise_email
@@ -177,7 +178,6 @@ def send_new_links(email: str) -> int:
 # NFKC, which turns full-width and other look-alike letters, digits, dots and @ into the plain ones.
 
 NAME_MAX_LENGTH = Signature._meta.get_field("name").max_length
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _DOTS = ".\u3002\uff0e\uff61"  # and the ideographic full stops some keyboards type for one
 _URL = re.compile(
     # a scheme, "www.", or a word.word ending in two letters or more, as a domain does ("evil.com", "bit.ly")
@@ -194,7 +194,7 @@ def name_problem(name: str) -> str:
         return _("Please write your name.")
     if len(name) > NAME_MAX_LENGTH:
         return _("Please keep your name under %(n)s characters.") % {"n": NAME_MAX_LENGTH}
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+    if any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in name):
         return _("Your name contains invisible control characters. Please type it again.")
     plain = unicodedata.normalize("NFKC", name)
     if _EMAIL.search(plain):

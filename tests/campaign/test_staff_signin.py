@@ -90,3 +90,22 @@ def test_the_demo_staff_need_the_demo_key_as_well_as_debug(db, settings):
     settings.RUNS_WITH_DEMO_KEY = False
     with pytest.raises(CommandError, match="no SECRET_KEY"):
         call_command("seed_demo", "--with-demo-users", verbosity=0)
+
+
+def test_the_hourly_task_forgets_failed_sign_ins_once_their_lockout_is_over(client, moderator, organizer):
+    import datetime
+
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    from campaign import tasks
+
+    sign_in(client, "moderator", "guess")
+    sign_in(client, "organizer", "guess")
+    assert AccessAttempt.objects.count() == 2
+    # The organizer's attempt is older than the lockout; the moderator's is still running.
+    AccessAttempt.objects.filter(username="organizer").update(
+        attempt_time=timezone.now() - datetime.timedelta(minutes=61)
+    )
+    assert tasks.forget_expired_signin_attempts() == 1
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["moderator"]
