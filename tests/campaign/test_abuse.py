@@ -302,3 +302,14 @@ def test_the_expired_form_message_is_in_the_visitors_language(client, case):
 def fresh_from(html: str, seconds_later: int) -> str:
     """The time a page carried, as if the visitor sent the form `seconds_later` seconds after it came back."""
     return abuse.sign_form_time(shown_form_time(html) - seconds_later)
+
+
+def test_a_rate_limit_key_is_a_keyed_hash_nobody_can_undo_by_trying_every_address():
+    import hashlib
+
+    from campaign.lib.abuse import RateLimit
+
+    key = RateLimit("petition-ip", "203.0.113.7", 30, 600).cache_key()
+    assert "203.0.113.7" not in key
+    # A plain hash of the address (reversible by hashing the 2**32 IPv4 addresses) is not what is stored.
+    assert hashlib.sha256(b"203.0.113.7").hexdigest()[:32] not in key
