@@ -44,7 +44,7 @@ class CampaignAdmin(LanguagePreviewMixin, TranslationAdmin):
     list_display = ("name", "status", "opens_at", "closes_at")
     list_filter = ("status",)
     prepopulated_fields = {"slug": ("name_en",)}
-    readonly_fields = ("language_previews",)
+    readonly_fields = ("key", "language_previews")
     inlines = [CaseInline]
 
 
@@ -55,13 +55,16 @@ class CaseAdmin(LanguagePreviewMixin, TranslationAdmin):
     list_filter = ("campaign", "status", "country")
     list_select_related = ("campaign",)
     search_fields = ("name", "role")
-    readonly_fields = ("language_previews",)
-    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("key", "language_previews")
+    prepopulated_fields = {"slug": ("name_en",)}
     fieldsets = (
-        (None, {"fields": ("campaign", "name", "slug", "country", "role", "display_order", "language_previews")}),
+        (
+            None,
+            {"fields": ("campaign", "name", "slug", "key", "country", "role", "display_order", "language_previews")},
+        ),
         (_("Photo"), {"fields": ("photo", "photo_alt")}),
         (_("Story and ask"), {"fields": ("summary", "story", "ask", "authority", "authority_address", "goal")}),
-        (_("Status"), {"fields": ("status", "outcome", "outcome_date", "closes_at")}),
+        (_("Status"), {"fields": ("status", "outcome", "outcome_date", "closes_at", "petition_closed_at")}),
     )
 
 

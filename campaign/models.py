@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,8 +18,19 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from .lib.languages import default_language, language_choices
+
 # Paths the site uses right after the language prefix: a campaign with one of these slugs would be hidden.
 RESERVED_SLUGS = frozenset({"petitions", "letters", "staff", "embed", "privacy", "api", "admin", "static", "media"})
+
+
+_CASE_KEY = re.compile(r"[-a-zA-Z0-9_]+/[-a-zA-Z0-9_]+")
+
+
+def validate_case_key(value: str) -> None:
+    """A case's key: "<campaign key>/<case>", letters, digits, "-" and "_" only (it travels in URLs and JSON)."""
+    if not _CASE_KEY.fullmatch(value):
+        raise ValidationError(_("A key looks like “write-for-rights-2020/khaled-drareni”."))
 
 
 def validate_campaign_slug(value: str) -> None:
@@ -45,12 +57,21 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True, validators=[validate_campaign_slug])
+    # The same edition in every installation of the movement (totals added up across sections, case packs
+    # shared from one place): set once from the slug, or from a case pack, and never changed.
+    key = models.SlugField(
+        _("key"),
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text=_("The same edition in every installation. Set from the slug when empty; never change it."),
+    )
     intro = models.TextField(_("introduction"), blank=True)
     default_language = models.CharField(
         _("default language"),
         max_length=8,
-        choices=settings.LANGUAGES,
-        default=settings.LANGUAGE_CODE,
+        choices=language_choices,
+        default=default_language,
         help_text=_("The language the case texts are first written in."),
     )
     opens_at = models.DateTimeField(_("opens at"))
@@ -71,6 +92,11 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.key:
+            self.key = self.slug
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("campaign:campaign", kwargs={"campaign": self.slug})
@@ -96,6 +122,16 @@ class Case(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="cases", verbose_name=_("campaign"))
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"))
+    # The same case in every installation (sections' totals are matched by it, case packs carry it): set once
+    # from the campaign's key and the slug, or from a case pack, and never changed.
+    key = models.CharField(
+        _("key"),
+        max_length=150,
+        unique=True,
+        blank=True,
+        validators=[validate_case_key],
+        help_text=_("The same case in every installation. Set when the case is created; never change it."),
+    )
     country = CountryField(_("country"))
     role = models.CharField(_("role"), max_length=200, help_text=_("For example: journalist, student."))
     photo = models.ImageField(_("photo"), upload_to="cases/", blank=True)
@@ -115,6 +151,14 @@ class Case(models.Model):
         _("closes at"), null=True, blank=True, help_text=_("Leave empty to close with the campaign.")
     )
     display_order = models.PositiveSmallIntegerField(_("display order"), default=0)
+    # The petition stops taking signatures from then on (good news made its ask moot, for example) while the
+    # case stays open for letters. Empty: the petition follows the case.
+    petition_closed_at = models.DateTimeField(
+        _("petition closed at"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty while the petition takes signatures; letters go on either way."),
+    )
 
     objects = CaseQuerySet.as_manager()
 
@@ -126,6 +170,11 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.key:
+            self.key = f"{self.campaign.key or self.campaign.slug}/{self.slug}"
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("campaign:case", kwargs={"campaign": self.campaign.slug, "slug": self.slug})
@@ -153,6 +202,9 @@ class ActionKind(models.TextChoices):
     DRAWING = "drawing", _("Drawing")
     EMAIL = "email", _("Email")
     TWEET = "tweet", _("Tweet")
+    # A supporter opened a network's compose page from the case page with a suggested text: Plume cannot
+    # know it was posted, so it counts "posts started here".
+    POST = "post", _("Solidarity post started here")
 
 
 class ActionSource(models.TextChoices):
@@ -293,7 +345,7 @@ class ExportJob(models.Model):
     # ISO code, or empty: every country.
     country = models.CharField(_("country"), max_length=2, blank=True)
     # Headers and labels are written in the language of the person who asked.
-    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    language = models.CharField(_("language"), max_length=8, default=default_language)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     progress_done = models.BigIntegerField(_("rows written"), default=0)
     progress_total = models.BigIntegerField(_("rows to write"), default=0)

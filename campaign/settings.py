@@ -269,20 +269,27 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Plume <noreply@local
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Languages -------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en"
-LANGUAGES = [
-    ("en", _("English")),
-    ("fr", _("French")),
-    ("ar", _("Arabic")),
-]
+# Every language Plume ships: a catalogue in locale/<code>/ and a column for each case text (adding one: the
+# README's three steps). LANGUAGES picks those a site offers, in the order of its language menu; the first
+# is the default (pages, mails and case texts fall back to it).
+AVAILABLE_LANGUAGES = {"en": _("English"), "fr": _("French"), "es": _("Spanish"), "ar": _("Arabic")}
+_languages = env.list("LANGUAGES", default=list(AVAILABLE_LANGUAGES))
+if not _languages or set(_languages) - set(AVAILABLE_LANGUAGES):
+    raise ImproperlyConfigured(
+        f"LANGUAGES must name languages Plume ships ({', '.join(AVAILABLE_LANGUAGES)}), not {_languages!r}."
+    )
+LANGUAGES = [(code, AVAILABLE_LANGUAGES[code]) for code in _languages]
+LANGUAGE_CODE = LANGUAGES[0][0]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
-# Case texts are written per language; an empty one falls back to the first language that has text,
-# starting with the default language the campaign is written in.
-MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
-MODELTRANSLATION_FALLBACK_LANGUAGES = ("en", "fr", "ar")
+# Case texts are written per language, one column each for every language Plume ships (so a site that
+# offers fewer needs no other migration); an empty one falls back to the default language, then to the
+# others in order.
+MODELTRANSLATION_LANGUAGES = tuple(AVAILABLE_LANGUAGES)
+MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
+MODELTRANSLATION_FALLBACK_LANGUAGES = (LANGUAGE_CODE, *(code for code in AVAILABLE_LANGUAGES if code != LANGUAGE_CODE))
 
 # --- Static files and uploads -------------------------------------------------------------------------
 STATIC_URL = "/static/"

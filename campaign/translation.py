@@ -12,4 +12,4 @@ class CampaignTranslationOptions(TranslationOptions):
 
 @register(Case)
 class CaseTranslationOptions(TranslationOptions):
-    fields = ("role", "photo_alt", "summary", "story", "ask", "outcome", "authority")
+    fields = ("name", "role", "photo_alt", "summary", "story", "ask", "outcome", "authority", "authority_address")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_countries.fields import Country
+from modeltranslation.admin import TranslationAdmin
 
 from campaign.lib.admin import PersonalDataAdmin
 
@@ -327,7 +328,9 @@ class LetterAdmin(PersonalDataAdmin):
 
 
 @admin.register(RejectionReason)
-class RejectionReasonAdmin(admin.ModelAdmin):
+class RejectionReasonAdmin(TranslationAdmin):
+    """Reasons are written in every language: moderators pick them in the admin's language."""
+
     list_display = ("label", "active", "display_order")
     list_editable = ("active", "display_order")
 

@@ -18,13 +18,13 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from campaign.lib.languages import default_language, language_choices
 from campaign.lib.outbox import MailStatus, OutboxFields
 from campaign.models import ActionKind, Case
 
-# The languages a letter may be written in (and the word lists are kept for): the site's languages first.
+# The languages a letter may be written in (and the word lists are kept for): those Plume ships first.
 LETTER_LANGUAGES = [
-    *settings.LANGUAGES,
-    ("es", _("Spanish")),
+    *settings.AVAILABLE_LANGUAGES.items(),
     ("de", _("German")),
     ("it", _("Italian")),
     ("pt", _("Portuguese")),
@@ -145,7 +145,7 @@ class Letter(OutboxFields):
     writer_email = models.EmailField(_("writer's email"), blank=True)
     writer_consent = models.BooleanField(_("writer agreed to be told of delivery"), default=False)
     # The language of the page the letter was written on: the delivery notice is sent in it.
-    writer_language = models.CharField(_("language of the writer's page"), max_length=8, default=settings.LANGUAGE_CODE)
+    writer_language = models.CharField(_("language of the writer's page"), max_length=8, default=default_language)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     rejection_reason = models.ForeignKey(
         RejectionReason, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("rejection reason")
@@ -224,7 +224,7 @@ class FamilyContact(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="family_contacts", verbose_name=_("case"))
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices, default=default_language)
     cadence = models.CharField(_("cadence"), max_length=8, choices=Cadence.choices, default=Cadence.WEEKLY)
     paused = models.BooleanField(_("paused"), default=False)
     next_digest_at = models.DateTimeField(

@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from campaign.lib.languages import default_language
 from campaign.lib.outbox import OutboxFields
 from campaign.models import Case
 
@@ -164,7 +165,7 @@ class Signature(OutboxFields):
     # rows inserted in SQL without it (bench/export.py).
     email_marker = models.CharField(_("email marker"), max_length=32, blank=True, db_default="")
     country = CountryField(_("country"), blank=True)
-    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    language = models.CharField(_("language"), max_length=8, default=default_language)
     wants_news = models.BooleanField(_("wants to hear how the case turns out"), default=False)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ONLINE)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)

@@ -16,3 +16,15 @@ def supported_language(code: str | None) -> str:
         return get_supported_language_variant(code or "")
     except LookupError:
         return settings.LANGUAGE_CODE
+
+
+def default_language() -> str:
+    """The site's default language (the first of LANGUAGES), as a model field's default: a function, so that
+    a site offering other languages needs no migration."""
+    return settings.LANGUAGE_CODE
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Every language Plume ships (AVAILABLE_LANGUAGES), as a model field's choices: rows keep their language
+    when a site offers fewer."""
+    return list(settings.AVAILABLE_LANGUAGES.items())
