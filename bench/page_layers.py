@@ -14,11 +14,12 @@ Meanwhile `bench.surge` moves the case's total every PETITION_ROLLUP_INTERVAL_SE
 surge, so the case page is rendered anew after each tick, as it is then. (A fourth layer, the case page's panels
 cached apart, was measured so and removed: it saved nothing measurable.)
 
-The machine is shared and its speed moves from one second to the next, so the servers take turns in short
-windows (BENCH_PAGE_SECONDS each), BENCH_PAGE_ROUNDS times, every other round in reverse order: a change of speed
-weighs on every layer alike, and the median of the rounds leaves out a window that another process spoiled.
-Before each window, a second of unmeasured load lets the server render what the ticks it missed while idle
-changed, so each window only renders what a server under constant load would.
+The machine is shared and its speed moves from one second to the next, so what a layer gains is read from pairs
+of windows side by side (BENCH_PAGE_SECONDS each): the server with every layer on, then the one with that layer
+off, in turn first, BENCH_PAGE_ROUNDS times. The median of the pairs leaves out a pair that another process
+spoiled; the least and the most say how far the pairs spread. Before each window, a second of unmeasured load lets
+the server render what the ticks it missed while idle changed, so each window only renders what a server under
+constant load would.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ SERVING = ("web", "postgres", "redis (shared)")
 
 
 def page_layers(bench: Bench, site) -> None:
-    """Writes page_layers.json: one entry per page, layer turned off and round."""
+    """Writes page_layers.json: one entry per window (page, server, round, and the layer its pair is about)."""
     config = bench.config
     paths = {"case": site.case_path, "thanks": site.thanks_path, "unknown": site.unknown_path}
     interval = float(os.environ.get("PETITION_ROLLUP_INTERVAL_SECONDS") or 5)
@@ -62,13 +63,18 @@ def page_layers(bench: Bench, site) -> None:
     runs = []
     for round_number in range(1, config.page_rounds + 1):
         for page, _, layers in PAGES:
-            for off in layers if round_number % 2 else reversed(layers):
-                label, base = servers[off]
-                name = f"layers/{round_number}/{label}-{page}"
-                Wrk(bench, f"{name}-catch-up", "get.lua", 1, base, {"BENCH_PATH": paths[page]}).wait()
-                result, spent = bench.wrk(name, "get.lua", config.page_seconds, base, BENCH_PATH=paths[page])
-                spent["web"] = spent.pop(f"web {label}", 0.0)
-                runs.append({"off": off, "round": round_number, "page": page, "wrk": result, "cpu_s": spent})
+            for layer in layers[1:]:
+                # A pair of windows side by side: every layer on, and this layer off (in turn first).
+                pair = ("", layer) if round_number % 2 else (layer, "")
+                for off in pair:
+                    label, base = servers[off]
+                    name = f"layers/{round_number}/{page}-{layer}-{label}"
+                    Wrk(bench, f"{name}-catch-up", "get.lua", 1, base, {"BENCH_PATH": paths[page]}).wait()
+                    result, spent = bench.wrk(name, "get.lua", config.page_seconds, base, BENCH_PATH=paths[page])
+                    spent["web"] = spent.pop(f"web {label}", 0.0)
+                    runs.append(
+                        {"off": off, "pair": layer, "round": round_number, "page": page, "wrk": result, "cpu_s": spent}
+                    )
     for off in LAYERS:
         bench.stop(f"web_{servers[off][0]}")
     bench.stop("surge")
@@ -78,33 +84,52 @@ def page_layers(bench: Bench, site) -> None:
     )
 
 
+def _measured(run: dict) -> dict | None:
+    wrk = run["wrk"]
+    if not wrk or not wrk["requests"]:
+        return None
+    spent = run["cpu_s"]
+    return {
+        "rps": wrk["rps"],
+        "p99_ms": wrk["p99_ms"],
+        "web_cpu_ms": 1000 * spent.get("web", 0) / wrk["requests"],
+        "cpu_ms": 1000 * sum(spent.get(group, 0) for group in SERVING) / wrk["requests"],
+        "statuses": wrk["statuses"],
+    }
+
+
 def summarise(data: dict) -> dict:
-    """Per page and layer turned off: the medians over the rounds of pages/s, p99 and CPU ms a page (the server
-    alone, and everything that serves it), and the spread of the rounds' rates (max - min, over the median)."""
+    """Per page and server (by the layer it has off, "" for none): the medians over its windows of pages/s, p99
+    and CPU ms a page (the server alone, and everything that serves it); and for each layer, over the rounds, what
+    it gains in each pair of windows: the rate with every layer on over the rate without it, and the CPU ms a page
+    without it minus with every layer on (median, least and most)."""
     out: dict = {}
+    windows: dict = {}  # (page, off) -> measurements
+    pairs: dict = {}  # (page, layer, round) -> {off: measurement}
     for run in data["runs"]:
-        wrk = run["wrk"]
-        if not wrk or not wrk["requests"]:
+        measured = _measured(run)
+        if measured is None:
             continue
-        entry = out.setdefault(run["page"], {}).setdefault(
-            run["off"], {"rps": [], "cpu_ms": [], "web_cpu_ms": [], "p99_ms": [], "statuses": {}}
-        )
-        entry["rps"].append(wrk["rps"])
-        entry["p99_ms"].append(wrk["p99_ms"])
-        spent = run["cpu_s"]
-        entry["web_cpu_ms"].append(1000 * spent.get("web", 0) / wrk["requests"])
-        entry["cpu_ms"].append(1000 * sum(spent.get(group, 0) for group in SERVING) / wrk["requests"])
-        for status, n in wrk["statuses"].items():
-            entry["statuses"][status] = entry["statuses"].get(status, 0) + n
-    for layers in out.values():
-        for entry in layers.values():
-            rates = entry["rps"]
-            entry["spread"] = (max(rates) - min(rates)) / statistics.median(rates) if len(rates) > 1 else None
-            entry["web_cpu_spread"] = (
-                (max(entry["web_cpu_ms"]) - min(entry["web_cpu_ms"])) / statistics.median(entry["web_cpu_ms"])
-                if len(rates) > 1
-                else None
-            )
-            for key in ("rps", "cpu_ms", "web_cpu_ms", "p99_ms"):
-                entry[key] = statistics.median(entry[key])
+        windows.setdefault((run["page"], run["off"]), []).append(measured)
+        pairs.setdefault((run["page"], run.get("pair", run["off"]), run["round"]), {})[run["off"]] = measured
+    for (page, off), found in windows.items():
+        statuses: dict[str, int] = {}
+        for m in found:
+            for status, n in m["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + n
+        entry = {key: statistics.median(m[key] for m in found) for key in ("rps", "p99_ms", "web_cpu_ms", "cpu_ms")}
+        out.setdefault(page, {})[off] = {**entry, "statuses": statuses}
+    gains: dict = {}
+    for (page, layer, _), pair in pairs.items():
+        if "" in pair and layer in pair:
+            on, off = pair[""], pair[layer]
+            gain = gains.setdefault((page, layer), {"rate": [], "web_cpu_ms": [], "cpu_ms": []})
+            gain["rate"].append(on["rps"] / off["rps"])
+            gain["web_cpu_ms"].append(off["web_cpu_ms"] - on["web_cpu_ms"])
+            gain["cpu_ms"].append(off["cpu_ms"] - on["cpu_ms"])
+    for (page, layer), gain in gains.items():
+        out[page][layer]["gain"] = {
+            key: {"median": statistics.median(values), "least": min(values), "most": max(values)}
+            for key, values in gain.items()
+        }
     return out

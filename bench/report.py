@@ -66,6 +66,14 @@ def parse_pgbench(text: str) -> dict:
 NO_QUERY_PER_K = 10
 
 
+def cpu_ms_per_request(result: dict | None, spent: dict | None) -> float | None:
+    """CPU milliseconds a request, every process of the platform but wrk: a ratio of two of these, from the same
+    run, holds better than a ratio of rates when the machine's other work takes a varying share of its cores."""
+    if not result or not spent or not result["requests"]:
+        return None
+    return 1000 * sum(s for group, s in spent.items() if group != "wrk") / result["requests"]
+
+
 def per_hour(journey: dict) -> float:
     return 3600 * journey["counted"] / journey["total_s"] if journey.get("total_s") else 0.0
 
@@ -73,10 +81,14 @@ def per_hour(journey: dict) -> float:
 def targets_section(run: Path) -> list[str]:
     """Every target of the issues (#3, #5; #15's, still open, marked so) next to this run's figure."""
     baseline, sign = load(run, "baseline"), load(run, "sign")
+    base_cpu = cpu_ms_per_request(baseline, load(run, "baseline.cpu"))
     rows: list[tuple[str, str, str, str, bool | None]] = []  # path, target, figure, ratio, met
     if baseline and sign and baseline["rps"]:
         ratio = sign["rps"] / baseline["rps"]
         against = f"{ratio:.2f} x the bare insert ({baseline['rps']:,.0f}/s)"
+        sign_cpu = cpu_ms_per_request(sign, load(run, "sign.cpu"))
+        if base_cpu and sign_cpu:
+            against += f"; by CPU a request, {base_cpu / sign_cpu:.2f} x ({sign_cpu:.2f} ms against {base_cpu:.2f})"
         rows += [
             (
                 "signing",
@@ -99,6 +111,9 @@ def targets_section(run: Path) -> list[str]:
             continue
         hourly = per_hour(journey)
         ratio = f"{hourly / (3600 * baseline['rps']):.2f} x the bare inserts an hour" if baseline else ""
+        journey_cpu = 1000 * sum(journey["cpu_s"].values()) / max(journey["counted"], 1)
+        if base_cpu:
+            ratio += f"; by CPU a signature, {base_cpu / journey_cpu:.2f} x ({journey_cpu:.2f} ms)"
         rows.append((label, "at least 1,000,000 signatures/h (#3)", f"{hourly:,.0f}/h", ratio, hourly >= 1_000_000))
         if baseline:
             share = hourly / (3600 * baseline["rps"])
@@ -118,8 +133,8 @@ def targets_section(run: Path) -> list[str]:
     if case_page and before and mid:
         per_k = 1000 * (mid["xact_commit"] - before["xact_commit"] - 3) / max(case_page["requests"], 1)
         ratio = ""
-        if "" in uncached and "page" in uncached:
-            ratio = f"{uncached['']['rps'] / uncached['page']['rps']:.1f} x the page rendered each time"
+        if "gain" in uncached.get("page", {}):
+            ratio = f"{uncached['page']['gain']['rate']['median']:.1f} x the page rendered each time"
         figure = f"{case_page['rps']:,.0f} pages/s, {per_k:.1f} transactions per 1,000"
         rows.append(("case page, warm cache", "no database query (#3)", figure, ratio, per_k < NO_QUERY_PER_K))
     totals_json = load(run, "totals_json")
@@ -168,43 +183,33 @@ def layers_section(run: Path) -> list[str]:
         "",
         f"Gunicorns side by side: every layer of `campaign.lib.pages` on, and each layer off in turn "
         f"(PLUME_BENCH_PAGE_LAYERS_OFF); the case's total moved every {data['total_moves_every_s']:g} s "
-        f"(bench/surge.py, as the rollup in a surge). They took turns in windows of {data['seconds']} s, "
-        f"{data['rounds']} round(s): medians of the rounds. Each page is measured on the servers whose layers are on "
-        "its path. CPU ms a page: the server alone, then all that serves it (the server, the bench database's "
-        "backends, Redis). What a layer gains: the rate with every layer on over the rate with it off, and the CPU "
-        "milliseconds a page it saves.",
+        f"(bench/surge.py, as the rollup in a surge). Each layer is read from {data['rounds']} pair(s) of windows of "
+        f"{data['seconds']} s side by side, every layer on and this layer off, on each page whose path goes through "
+        "it. CPU ms a page: the server alone, then all that serves it (the server, the bench database's backends, "
+        "Redis), medians of the windows. The layer gains: the rate with every layer on over the rate without it, and "
+        "the server's CPU ms a page without it minus with every layer on; the median of the pairs, then the least "
+        "and the most.",
         "",
         "| page | layer off | pages/s | p99 ms | CPU ms a page: server, all | the layer gains: pages/s "
-        "| CPU ms a page: server, all | statuses |",
+        "| server CPU ms a page: median (least to most) | statuses |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for page, label, layers_on_path in PAGES:
         layers = measured.get(page, {})
-        every = layers.get("")
         for off in layers_on_path:
             entry = layers.get(off)
             if entry is None:
                 continue
             statuses = ", ".join(f"{c}: {n}" for c, n in sorted(entry["statuses"].items()))
             gain = saved = ""
-            if every and off:
-                gain = f"{every['rps'] / entry['rps']:.2f} x"
-                saved = f"{entry['web_cpu_ms'] - every['web_cpu_ms']:.2f}, {entry['cpu_ms'] - every['cpu_ms']:.2f}"
+            if "gain" in entry:
+                rate, cpu = entry["gain"]["rate"], entry["gain"]["web_cpu_ms"]
+                gain = f"{rate['median']:.2f} x"
+                saved = f"{cpu['median']:.2f} ({cpu['least']:.2f} to {cpu['most']:.2f})"
             lines.append(
                 f"| {label} | {off or 'none (every layer on)'} | {entry['rps']:,.0f} | {entry['p99_ms']:.1f} "
                 f"| {entry['web_cpu_ms']:.2f}, {entry['cpu_ms']:.2f} | {gain} | {saved} | {statuses} |"
             )
-    spreads = [
-        f"{label}: {every['spread']:.0%} and {every['web_cpu_spread']:.0%}"
-        for page, label, _ in PAGES
-        if (every := measured.get(page, {}).get("")) and every["spread"] is not None
-    ]
-    if spreads:
-        lines += [
-            "",
-            "Noise, from round to round with every layer on (max - min over the median of the rate, then of the "
-            f"server's CPU ms a page): {'; '.join(spreads)}.",
-        ]
     return [*lines, ""]
 
 

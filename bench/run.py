@@ -91,7 +91,7 @@ class Config:
             duration=env_int("BENCH_DURATION", 5 if quick else 20),
             e2e_signatures=env_int("BENCH_E2E_SIGNATURES", 500 if quick else 10_000),
             export_rows=env_int("BENCH_EXPORT_ROWS", 50_000 if quick else 1_000_000),
-            page_seconds=env_int("BENCH_PAGE_SECONDS", 2 if quick else 3),
+            page_seconds=env_int("BENCH_PAGE_SECONDS", 2),
             page_rounds=env_int("BENCH_PAGE_ROUNDS", 1 if quick else 6),
             web_workers=env_int("BENCH_WEB_WORKERS", 4),
             worker_concurrency=env_int("BENCH_WORKER_CONCURRENCY", 2),
