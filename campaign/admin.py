@@ -63,7 +63,11 @@ class CaseAdmin(LanguagePreviewMixin, TranslationAdmin):
             {"fields": ("campaign", "name", "slug", "key", "country", "role", "display_order", "language_previews")},
         ),
         (_("Photo"), {"fields": ("photo", "photo_alt")}),
-        (_("Story and ask"), {"fields": ("summary", "story", "ask", "authority", "authority_address", "goal")}),
+        (
+            _("Story and ask"),
+            {"fields": ("summary", "story", "ask", "authority", "authority_address", "authority_language", "goal")},
+        ),
+        (_("Sharing"), {"fields": ("post_text",)}),
         (_("Status"), {"fields": ("status", "outcome", "outcome_date", "closes_at", "petition_closed_at")}),
     )
 

@@ -77,6 +77,9 @@ class Campaign(models.Model):
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    hashtag = models.CharField(
+        _("hashtag"), max_length=60, blank=True, help_text=_("Added to suggested posts, for example #W4R20.")
+    )
 
     objects = CampaignQuerySet.as_manager()
 
@@ -143,6 +146,16 @@ class Case(models.Model):
     ask = models.TextField(_("the ask"), help_text=_("What the authority is asked to do."))
     authority = models.CharField(_("authority to write to"), max_length=300)
     authority_address = models.TextField(_("postal address of the authority"), blank=True)
+    # The petition handed over is printed in this language (its text, the cover letter).
+    authority_language = models.CharField(
+        _("language the authority reads"), max_length=8, choices=language_choices, blank=True
+    )
+    post_text = models.TextField(
+        _("suggested solidarity post"),
+        blank=True,
+        max_length=500,
+        help_text=_("Offered to supporters to post on social networks, with the campaign's hashtag."),
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     outcome = models.TextField(_("outcome"), blank=True, help_text=_("The good news, shown in a banner."))
     outcome_date = models.DateField(_("date of the outcome"), null=True, blank=True)

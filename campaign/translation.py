@@ -12,4 +12,15 @@ class CampaignTranslationOptions(TranslationOptions):
 
 @register(Case)
 class CaseTranslationOptions(TranslationOptions):
-    fields = ("name", "role", "photo_alt", "summary", "story", "ask", "outcome", "authority", "authority_address")
+    fields = (
+        "name",
+        "role",
+        "photo_alt",
+        "summary",
+        "story",
+        "ask",
+        "outcome",
+        "authority",
+        "authority_address",
+        "post_text",
+    )
