@@ -20,7 +20,7 @@ $(BIN)/.installed: requirements.txt
 
 # Compiled translations are built, not committed.
 messages: $(BIN)/.installed
-	@$(BIN)/pybabel -q compile --directory locale --domain django
+	@for dir in locale */locale; do [ ! -d "$$dir" ] || $(BIN)/pybabel -q compile --directory "$$dir" --domain django; done
 
 # The demo, with debug pages: DEBUG is off unless asked for. Without SECRET_KEY it answers on loopback only.
 run: export DEBUG := true
