@@ -205,6 +205,15 @@ class Case(models.Model):
             return False
         return self.campaign.is_open(now)
 
+    def petition_is_open(self, now: datetime.datetime | None = None) -> bool:
+        """Whether the petition takes signatures now: the case is open and its petition was not closed (good
+        news made its ask moot, for example: the admin asks, when an outcome is recorded). Letters follow
+        `is_open` alone."""
+        now = now or timezone.now()
+        if self.petition_closed_at is not None and now >= self.petition_closed_at:
+            return False
+        return self.is_open(now)
+
 
 class ActionKind(models.TextChoices):
     """The kinds of action the marathon counts (the words organizers use in their spreadsheets)."""
@@ -255,10 +264,36 @@ class Tally(models.Model):
 # --- Organizers' rows (their workflows live in organizers/) ----------------------------------------------------------
 
 
+class LocalGroup(models.Model):
+    """A school, a branch or a club that reports its own events: its members sign in to report them and see
+    the group's totals, nothing else. Their reports count once an organizer approves them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    country = CountryField(_("country"), blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="local_groups", verbose_name=_("members")
+    )
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Members of an inactive group see nothing."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("local group")
+        verbose_name_plural = _("local groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class OfflineReportQuerySet(models.QuerySet):
     def current(self) -> OfflineReportQuerySet:
-        """The latest revision of each report: what the ledger counts."""
+        """The latest revision of each report, counted or not."""
         return self.filter(is_current=True)
+
+    def counted(self) -> OfflineReportQuerySet:
+        """What the ledger counts: the latest revision of each report, once approved."""
+        return self.filter(is_current=True, status=OfflineReport.Status.APPROVED)
 
 
 class OfflineReport(models.Model):
@@ -266,9 +301,20 @@ class OfflineReport(models.Model):
     for Khaled Drareni on 10 December").
 
     Never edited in place: a correction is a new revision that supersedes this one, so the history of who
-    said what, and when, stays. Only current revisions are counted in the ledger (source "event"). Written
-    only through `organizers.offline_reports.record_offline_report` / `correct_offline_report`.
+    said what, and when, stays. Only current, approved revisions are counted in the ledger (source "event"):
+    an organizer's report is approved as it is saved, a local group's or one sent from an event's link waits
+    for an organizer. Written only through `organizers.offline_reports`.
     """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an organizer")
+        APPROVED = "approved", _("Approved (counted)")
+        REJECTED = "rejected", _("Rejected")
+
+    class Channel(models.TextChoices):
+        ORGANIZER = "organizer", _("Entered by an organizer")
+        LOCAL_GROUP = "local_group", _("Reported by a local group")
+        EVENT_LINK = "event_link", _("Sent from an event's link")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offline_reports", verbose_name=_("case"))
     kind = models.CharField(_("kind of action"), max_length=16, choices=ActionKind.choices)
@@ -297,6 +343,27 @@ class OfflineReport(models.Model):
         verbose_name=_("corrects"),
     )
     is_current = models.BooleanField(_("current revision"), default=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.APPROVED)
+    channel = models.CharField(_("reported through"), max_length=16, choices=Channel.choices, default=Channel.ORGANIZER)
+    local_group = models.ForeignKey(
+        LocalGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("local group"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Shown to the group that sent the report: why it does not count.
+    decision_note = models.CharField(_("reason given"), max_length=300, blank=True)
 
     objects = OfflineReportQuerySet.as_manager()
 
@@ -304,7 +371,11 @@ class OfflineReport(models.Model):
         verbose_name = _("offline report")
         verbose_name_plural = _("offline reports")
         ordering = ["-entered_at"]
-        indexes = [models.Index(fields=["is_current", "kind"], name="offlinereport_current_kind")]
+        indexes = [
+            models.Index(fields=["is_current", "kind"], name="offlinereport_current_kind"),
+            models.Index(fields=["status"], condition=models.Q(status="pending"), name="offlinereport_pending"),
+        ]
+        permissions = [("approve_offlinereport", _("Can approve the reports of local groups and events"))]
 
     def __str__(self) -> str:
         return f"{self.case} · {self.get_kind_display()} · {self.day}: {self.count}"

@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "campaign",
     "petitions",
     "letters",
+    "sections",
     "organizers",
 ]
 
@@ -371,6 +372,12 @@ EXPORT_FILES_KEEP_HOURS = env.int("EXPORT_FILES_KEEP_HOURS", default=24)
 EXPORT_PROGRESS_EVERY_ROWS = env.int("EXPORT_PROGRESS_EVERY_ROWS", default=5000)
 # Requests per minute and IP address to the public open-data JSON (/api/v1/totals); more get a 429.
 OPEN_DATA_RATE_LIMIT_PER_MINUTE = env.int("OPEN_DATA_RATE_LIMIT_PER_MINUTE", default=60)
+
+# --- Sections: the movement's totals, case packs, local groups, event reports (docs/sections.md) ------------
+# Reports sent from an event's link (the QR code of a tally sheet): attempts per network address and hour, and
+# the most one report may count (more is one report per event, or an organizer's).
+EVENT_REPORT_RATE_LIMIT_PER_HOUR = env.int("EVENT_REPORT_RATE_LIMIT_PER_HOUR", default=10)
+EVENT_REPORT_MAX_COUNT = env.int("EVENT_REPORT_MAX_COUNT", default=100_000)
 
 # --- Petitions (petitions/, docs/petitions.md) ----------------------------------------------------------
 # A form sent faster than this after it was shown is stored flagged (a bot); benchmarks set it to 0.

@@ -1,9 +1,10 @@
-"""Organizers' pages under /<language>/staff/, the counter partner sites embed under /<language>/embed/, and
+"""Organizers' pages under /<language>/staff/, the counter partner sites embed under /<language>/embed/, the
+event reports and local groups' pages under /<language>/events/ and /<language>/groups/, and
 (root_urlpatterns, without a language) the open data."""
 
 from django.urls import path
 
-from . import partner_views, views
+from . import group_views, partner_views, views
 
 app_name = "organizers"
 urlpatterns = [
@@ -15,6 +16,9 @@ urlpatterns = [
     path("staff/authority-lists/", views.authority_lists, name="authority-lists"),
     path("staff/authority-lists/<slug:campaign>/<slug:case>/", views.signature_list, name="signature-list"),
     path("embed/<slug:campaign>/<slug:case>/", partner_views.widget, name="widget"),
+    # Printed as a QR code on events' tally sheets: keep this address.
+    path("events/<slug:campaign>/<slug:case>/report/", group_views.event_report, name="event-report"),
+    path("events/<slug:campaign>/<slug:case>/thanks/", group_views.event_report_thanks, name="event-report-thanks"),
 ]
 root_urlpatterns = [
     path("api/v1/totals", partner_views.open_data_totals, name="open-data-totals"),

@@ -1,0 +1,66 @@
+"""Pages for the people who report events: the public form an event's tally sheet links to, and the pages of
+local groups (a school, a branch), whose members sign in to report their events and see their own totals.
+
+Nothing here counts by itself: every report waits for an organizer's approval (organizers.offline_reports).
+Members of a group see that group's reports and totals and nothing else; organizers see every group on the
+dashboard and in the admin.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
+from campaign.lib.pages import public_case
+from campaign.models import Case, OfflineReport
+
+from . import local_groups, offline_reports
+from .forms import PublicEventReportForm
+
+
+def _report_page(request: HttpRequest, case: Case, form: PublicEventReportForm | None, status: int = 200):
+    return render(
+        request, "organizers/event_report.html", {"case": case, "campaign": case.campaign, "form": form}, status=status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def event_report(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
+    """The link printed on an event's tally sheet: anyone who ran the event reports what it counted. The report
+    waits for an organizer's approval; a member of one local group who is signed in reports for that group."""
+    case = public_case(campaign, case)
+    if request.method == "GET":
+        return _report_page(request, case, PublicEventReportForm(case=case))
+    # Every attempt counts against the address, before anything else is looked at.
+    limit = RateLimit("event-report", client_ip(request), settings.EVENT_REPORT_RATE_LIMIT_PER_HOUR, 3600)
+    if hit_rate_limit(limit):
+        return render(request, "organizers/event_report_wait.html", {"case": case}, status=429)
+    form = PublicEventReportForm(request.POST, case=case)
+    if not form.is_valid():
+        return _report_page(request, case, form, status=400)
+    if form.suspicion():
+        # A robot (the hidden field filled in, or sent faster than a person types): nothing is stored, and it
+        # is told nothing it could learn from.
+        return redirect("organizers:event-report-thanks", campaign=case.campaign.slug, case=case.slug)
+    group = local_groups.only_group_of(request.user)
+    offline_reports.record_offline_report(
+        case=case,
+        kind=form.cleaned_data["kind"],
+        day=form.cleaned_data["day"],
+        count=form.cleaned_data["count"],
+        country=form.cleaned_data["country"],
+        event_name=form.cleaned_data["event_name"],
+        note=form.cleaned_data["note"],
+        entered_by=request.user if request.user.is_authenticated else None,
+        channel=OfflineReport.Channel.LOCAL_GROUP if group else OfflineReport.Channel.EVENT_LINK,
+        local_group=group,
+    )
+    return redirect("organizers:event-report-thanks", campaign=case.campaign.slug, case=case.slug)
+
+
+def event_report_thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
+    case = public_case(campaign, case)
+    return render(request, "organizers/event_report_thanks.html", {"case": case, "campaign": case.campaign})

@@ -1,0 +1,1 @@
+"""The sections a hub follows and the snapshots of their totals."""
