@@ -206,9 +206,14 @@ def send_outbox_batch(
                 break
             try:
                 message = build_message(row)
+            except Exception as exc:  # A fault of this row's mail: stored on it and retried; the batch goes on.
+                _record_failure(row, mail_error(exc), lease_until, max_attempts)
+                result.failed += 1
+                continue
+            try:
                 message.connection = smtp
                 message.send()
-            except Exception as exc:  # Stored on the row and retried; one bad row must not stop the batch.
+            except Exception as exc:  # Refused: stored on the row and retried, like a fault of its mail.
                 _record_failure(row, mail_error(exc), lease_until, max_attempts)
                 result.failed += 1
                 if _connection_lost(exc):

@@ -277,3 +277,19 @@ def test_it_counts_a_mail_that_could_not_be_built_as_a_failed_attempt(case, smtp
 )  # fmt: skip
 def test_it_describes_an_error_by_its_class_and_code_only(error, kept):
     assert outbox.mail_error(error) == kept
+
+
+def test_a_mail_that_cannot_be_built_for_a_missing_file_stops_nothing(case, smtp_server):
+    # An OSError from building a mail (a drawing gone from storage) is that row's fault, not a lost server.
+    first, broken, last = signatures(case, 3)
+
+    def build_or_miss_a_file(signature):
+        if signature.pk == broken.pk:
+            raise FileNotFoundError(2, "No such file", "letters/2026/12/drawing.png")
+        return build(signature)
+
+    result = send_outbox_batch(Signature.objects.all(), build_or_miss_a_file)
+    assert (result.sent, result.failed, result.given_back, result.server_unreachable) == (2, 1, 0, False)
+    assert sorted(m["To"] for m in smtp_server.wait_for(2)) == sorted([first.email, last.email])
+    broken.refresh_from_db()
+    assert (broken.mail_attempts, broken.mail_last_error) == (1, "FileNotFoundError")
