@@ -378,6 +378,26 @@ OPEN_DATA_RATE_LIMIT_PER_MINUTE = env.int("OPEN_DATA_RATE_LIMIT_PER_MINUTE", def
 # the most one report may count (more is one report per event, or an organizer's).
 EVENT_REPORT_RATE_LIMIT_PER_HOUR = env.int("EVENT_REPORT_RATE_LIMIT_PER_HOUR", default=10)
 EVENT_REPORT_MAX_COUNT = env.int("EVENT_REPORT_MAX_COUNT", default=100_000)
+# A hub fetches the totals of the sections it follows (docs/sections.md): how often, how long one answer may
+# take (then the next round tries again, backing off up to the maximum), and the largest answer read.
+SECTIONS_FETCH_INTERVAL_SECONDS = env.int("SECTIONS_FETCH_INTERVAL_SECONDS", default=300)
+SECTIONS_FETCH_TIMEOUT_SECONDS = env.float("SECTIONS_FETCH_TIMEOUT_SECONDS", default=20.0)
+SECTIONS_MAX_BACKOFF_SECONDS = env.int("SECTIONS_MAX_BACKOFF_SECONDS", default=3600)
+SECTIONS_MAX_DOCUMENT_BYTES = env.int("SECTIONS_MAX_DOCUMENT_BYTES", default=4 * 1024 * 1024)
+# Sections fetched at once in one round (each waits on the network, not on the CPU).
+SECTIONS_FETCH_CONCURRENCY = env.int("SECTIONS_FETCH_CONCURRENCY", default=8)
+# A section whose figures have not arrived for this long is shown as stale (its last figures still count).
+SECTIONS_STALE_AFTER_SECONDS = env.int("SECTIONS_STALE_AFTER_SECONDS", default=3600)
+# New figures whose total is this many percent below the counted ones are held for an organizer to accept.
+SECTIONS_HOLD_FALL_PERCENT = env.int("SECTIONS_HOLD_FALL_PERCENT", default=10)
+# No count in a section's figures may be above this: more is a mistake, and the figures are refused.
+SECTIONS_MAX_COUNT = env.int("SECTIONS_MAX_COUNT", default=50_000_000)
+# Pushes per token and hour, and the name this site's own figures have among the sections (empty: its host).
+SECTIONS_PUSH_RATE_LIMIT_PER_HOUR = env.int("SECTIONS_PUSH_RATE_LIMIT_PER_HOUR", default=120)
+SECTIONS_OWN_NAME = env.str("SECTIONS_OWN_NAME", default="") or _site.hostname
+# The largest case pack imported (a ZIP of the texts and photos), and the largest photo in it.
+CASE_PACK_MAX_BYTES = env.int("CASE_PACK_MAX_BYTES", default=50 * 1024 * 1024)
+CASE_PACK_PHOTO_MAX_BYTES = env.int("CASE_PACK_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 
 # --- Petitions (petitions/, docs/petitions.md) ----------------------------------------------------------
 # A form sent faster than this after it was shown is stored flagged (a bot); benchmarks set it to 0.

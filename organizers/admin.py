@@ -1,19 +1,26 @@
-"""Admin for the organizers' rows: offline reports (entered and corrected here) and exports (read only)."""
+"""Admin for the organizers' rows: offline reports (entered, corrected, approved and rejected here), local groups
+and their members' accounts, and exports (read only)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaign.models import ExportJob, OfflineReport
+from campaign.models import ExportJob, LocalGroup, OfflineReport
 
-from . import offline_reports
+from . import local_groups, offline_reports
 from .exports import base as exports
 from .forms import OfflineReportForm
+
+APPROVE_PERMISSION = "campaign.approve_offlinereport"
 
 
 class CurrentRevisionFilter(admin.SimpleListFilter):
@@ -48,22 +55,70 @@ class OfflineReportAdmin(admin.ModelAdmin):
     ledger. A correction is saved as a new revision: the one shown is kept as history."""
 
     form = OfflineReportForm
-    list_display = ("case", "kind", "count", "country", "day", "event_name", "entered_by", "entered_at", "is_current")
-    list_filter = (CurrentRevisionFilter, "kind", "case__campaign", "case")
-    list_select_related = ("case", "entered_by")
+    list_display = (
+        "case",
+        "kind",
+        "count",
+        "country",
+        "day",
+        "event_name",
+        "status",
+        "channel",
+        "local_group",
+        "entered_by",
+        "entered_at",
+        "is_current",
+    )
+    list_filter = (CurrentRevisionFilter, "status", "channel", "local_group", "kind", "case__campaign", "case")
+    list_select_related = ("case", "entered_by", "local_group")
+    actions = ["approve", "reject"]
     show_full_result_count = False
     search_fields = ("event_name", "note", "case__name")
     date_hierarchy = "day"
-    readonly_fields = ("entered_by", "entered_at", "revision_history")
+    readonly_fields = ("entered_by", "entered_at", "decision", "revision_history")
     fields = ("case", "kind", "count", "day", "country", "event_name", "note", "entered_by", "entered_at")
 
     def get_fields(self, request, obj=None):
-        return (*self.fields, "revision_history") if obj else self.fields[:-2]
+        return (*self.fields, "decision", "revision_history") if obj else self.fields[:-2]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm(APPROVE_PERMISSION):
+            actions.pop("approve", None)
+            actions.pop("reject", None)
+        return actions
+
+    @admin.action(description=_("Approve: count them"))
+    def approve(self, request: HttpRequest, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        done = offline_reports.approve_offline_reports(ids, decided_by=request.user)
+        self.message_user(
+            request, gettext("%(done)d of %(asked)d reports approved and counted.") % {"done": done, "asked": len(ids)}
+        )
+
+    @admin.action(description=_("Reject: they do not count"))
+    def reject(self, request: HttpRequest, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        done = offline_reports.reject_offline_reports(ids, decided_by=request.user)
+        self.message_user(
+            request, gettext("%(done)d of %(asked)d reports rejected.") % {"done": done, "asked": len(ids)}
+        )
+
+    @admin.display(description=_("Status"))
+    def decision(self, obj: OfflineReport) -> str:
+        parts = [obj.get_status_display(), obj.get_channel_display()]
+        if obj.local_group:
+            parts.append(str(obj.local_group))
+        if obj.decided_by:
+            parts.append(gettext("decided by %(name)s") % {"name": obj.decided_by})
+        if obj.decision_note:
+            parts.append(obj.decision_note)
+        return " · ".join(parts)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_current:
             # History is never rewritten: an old revision is shown read-only.
-            return (*self.fields, "revision_history")
+            return (*self.fields, "decision", "revision_history")
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -76,6 +131,7 @@ class OfflineReportAdmin(admin.ModelAdmin):
             (
                 r.entered_at.strftime("%Y-%m-%d %H:%M"),
                 r.entered_by or "-",
+                r.get_status_display(),
                 r.count,
                 r.get_kind_display(),
                 r.day,
@@ -85,15 +141,16 @@ class OfflineReportAdmin(admin.ModelAdmin):
             for r in obj.revisions()
         ]
         return format_html(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            "<table><tr>" + "<th>{}</th>" * 8 + "</tr>{}</table>",
             _("entered at"),
             _("entered by"),
+            _("status"),
             _("count"),
             _("kind of action"),
             _("day"),
             _("country"),
             _("event or organisation"),
-            format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows),
+            format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows),
         )
 
     def save_model(self, request, obj: OfflineReport, form, change: bool) -> None:
@@ -133,6 +190,69 @@ class OfflineReportAdmin(admin.ModelAdmin):
             # "Save and continue" goes on with the new revision, not with the one it replaced.
             return HttpResponseRedirect(reverse("admin:campaign_offlinereport_change", args=[obj.pk]))
         return response
+
+
+class NewMemberForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+
+
+@admin.register(LocalGroup)
+class LocalGroupAdmin(admin.ModelAdmin):
+    """Organizers create local groups and their members' accounts here. A member's account is not staff: it
+    signs in on the groups' own page and sees its groups' reports and totals, nothing else."""
+
+    list_display = ("name", "country", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ("name", "slug", "country", "is_active", "member_list")
+    readonly_fields = ("member_list",)
+
+    @admin.display(description=_("members"))
+    def member_list(self, obj: LocalGroup) -> str:
+        if not obj.pk:
+            return "-"
+        members = format_html_join(", ", "{}", ((m.get_username(),) for m in obj.members.order_by("username")))
+        link = reverse("admin:campaign_localgroup_members", args=[obj.pk])
+        return format_html('{} <a href="{}">{}</a>', members or "-", link, gettext("Add or remove members"))
+
+    def get_urls(self):
+        own = [
+            path("<int:pk>/members/", self.admin_site.admin_view(self.members_view), name="campaign_localgroup_members")
+        ]
+        return own + super().get_urls()
+
+    def members_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        group = get_object_or_404(LocalGroup, pk=pk)
+        if not self.has_change_permission(request, group):
+            raise PermissionDenied
+        form = NewMemberForm(request.POST if "add" in request.POST else None)
+        link = None
+        if request.method == "POST" and "remove" in request.POST:
+            removed = group.members.filter(pk__in=request.POST.getlist("member")).values_list("pk", flat=True)
+            group.members.remove(*removed)
+            self.message_user(request, gettext("%(n)d members removed from the group.") % {"n": len(removed)})
+            return HttpResponseRedirect(request.path)
+        if request.method == "POST" and form.is_valid():
+            try:
+                _user, path_ = local_groups.create_member(group, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error("username", exc)
+            else:
+                link = request.build_absolute_uri(path_)
+                form = NewMemberForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Members of %(group)s") % {"group": group},
+            "group": group,
+            "members": group.members.order_by("username"),
+            "form": form,
+            "link": link,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "organizers/admin/group_members.html", context)
 
 
 @admin.register(ExportJob)

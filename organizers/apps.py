@@ -19,6 +19,11 @@ class OrganizersConfig(AppConfig):
 
         for exporter in (totals.BY_DAY, totals.BY_CASE, totals.BY_COUNTRY, signatures.SIGNATURES):
             register_exporter(exporter)
+        # The whole movement by section, and the local groups (#14).
+        from .exports import movement
+
+        for exporter in (movement.BY_SECTION, movement.BY_GROUP):
+            register_exporter(exporter)
         schedule(
             {
                 "delete-expired-exports": {"task": "organizers.tasks.delete_expired_exports", "schedule": 3600.0},

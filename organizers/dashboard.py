@@ -12,7 +12,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_countries import countries
 
-from campaign.models import ActionKind, Campaign, Tally
+from campaign.models import ActionKind, Campaign, OfflineReport, Tally
+from sections.services import movement
+
+from . import local_groups
 
 TOP_COUNTRIES = 10
 CHART_DAYS = 60
@@ -70,6 +73,11 @@ def summary(campaign: Campaign, today: datetime.date | None = None) -> dict:
         "top_countries": top_countries,
         "country_count": len(top),
         "chart": _chart(campaign, tallies, today),
+        # Local groups' approved totals and the reports that wait for an organizer (theirs and events' links).
+        "groups": local_groups.all_group_totals(),
+        "pending_reports": OfflineReport.objects.current().filter(status=OfflineReport.Status.PENDING).count(),
+        # On a hub, the whole movement (cached: no query once warm).
+        "movement": movement.summary() if movement.follows_sections() else None,
     }
 
 

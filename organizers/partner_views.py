@@ -5,6 +5,9 @@ No personal data in either: only counts per case, kind of action and country, fr
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.db.models import Sum
@@ -19,6 +22,7 @@ from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.lib.cache import cached
 from campaign.lib.pages import public_case
 from campaign.models import ActionKind, Case, Tally
+from sections.services import movement
 
 OPEN_DATA_CACHE_KEY = "opendata:totals:v1"
 OPEN_DATA_VERSION = 1
@@ -52,6 +56,8 @@ def compute_open_data() -> dict:
             out.append(
                 {
                     "id": case.pk,
+                    # The same case in every installation: hubs add sections' figures up by it.
+                    "key": case.key,
                     "campaign": case.campaign.slug,
                     "slug": case.slug,
                     "name": case.name,
@@ -66,12 +72,17 @@ def compute_open_data() -> dict:
                     },
                 }
             )
+    total = sum(c["total"] for c in out)
+    # Of the figures, not of the moment they were computed: a hub asking again (If-None-Match) is answered 304
+    # while nothing changed.
+    etag = hashlib.sha256(json.dumps([total, out], sort_keys=True, default=str).encode()).hexdigest()[:32]
     return {
         "version": OPEN_DATA_VERSION,
         "generated_at": timezone.now().isoformat(),
         "kinds": list(ActionKind.values),
-        "total": sum(c["total"] for c in out),
+        "total": total,
         "cases": out,
+        "_etag": f'"{etag}"',
     }
 
 
@@ -100,7 +111,14 @@ def open_data_totals(request: HttpRequest) -> HttpResponse:
         response = _cors(JsonResponse({"error": "Too many requests: try again in a minute."}, status=429))
         response["Retry-After"] = "60"
         return response
-    response = _cors(JsonResponse(open_data(), json_dumps_params={"ensure_ascii": False}))
+    data = dict(open_data())
+    etag = data.pop("_etag", "")
+    if etag and etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = _cors(HttpResponse(status=304))
+    else:
+        response = _cors(JsonResponse(data, json_dumps_params={"ensure_ascii": False}))
+    if etag:
+        response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={settings.TOTALS_CACHE_SECONDS}"
     return response
 
@@ -117,6 +135,8 @@ def widget(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
         {
             "case": case_obj,
             "total": ledger.case_total(case_obj.pk),
+            # On a hub, the whole movement's total for the case too (None elsewhere); from the cache as well.
+            "movement_total": movement.case_total(case_obj),
             "case_url": settings.SITE_URL + case_obj.get_absolute_url(),
             "totals_url": reverse("public-totals"),
         },

@@ -2,6 +2,7 @@
 event reports and local groups' pages under /<language>/events/ and /<language>/groups/, and
 (root_urlpatterns, without a language) the open data."""
 
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from . import group_views, partner_views, views
@@ -19,6 +20,11 @@ urlpatterns = [
     # Printed as a QR code on events' tally sheets: keep this address.
     path("events/<slug:campaign>/<slug:case>/report/", group_views.event_report, name="event-report"),
     path("events/<slug:campaign>/<slug:case>/thanks/", group_views.event_report_thanks, name="event-report-thanks"),
+    path("groups/", group_views.group_home, name="groups"),
+    path("groups/sign-in/", group_views.GroupLoginView.as_view(), name="group-login"),
+    path("groups/sign-out/", LogoutView.as_view(next_page="organizers:group-login"), name="group-logout"),
+    path("groups/password/<uidb64>/<token>/", group_views.GroupPasswordView.as_view(), name="group-password"),
+    path("groups/<slug:slug>/", group_views.group_page, name="group"),
 ]
 root_urlpatterns = [
     path("api/v1/totals", partner_views.open_data_totals, name="open-data-totals"),

@@ -24,7 +24,10 @@ def test_it_gives_totals_per_case_kind_and_country(mixed_ledger, client, case):
     assert data["version"] == 1 and "postcard" in data["kinds"]
     assert data["total"] == Tally.objects.aggregate(n=Sum("count"))["n"]
     entry = next(c for c in data["cases"] if c["slug"] == "khaled-drareni")
-    assert set(entry) == {"id", "campaign", "slug", "name", "country", "url", "goal", "total", "by_kind", "by_country"}
+    keys = {"id", "key", "campaign", "slug", "name", "country", "url", "goal", "total", "by_kind", "by_country"}
+    assert set(entry) == keys
+    # The case's key, the same in every installation: what a hub matches sections' figures by.
+    assert entry["key"] == "write-for-rights-2020/khaled-drareni"
     assert entry["url"] == "http://127.0.0.1:8000/en/write-for-rights-2020/khaled-drareni/"
     assert entry["total"] == Tally.objects.filter(case=case).aggregate(n=Sum("count"))["n"]
     dz = Tally.objects.filter(case=case, country="DZ").aggregate(n=Sum("count"))["n"]
@@ -117,3 +120,18 @@ def test_a_partner_page_shows_the_counter_through_the_script(live_server, page, 
     assert frame.locator(f'[data-total-for="{case.pk}"]').inner_text() == "321"
     link = frame.locator("a[target=_blank]")
     assert link.get_attribute("href") == "http://127.0.0.1:8000/fr/write-for-rights-2020/khaled-drareni/"
+
+
+def test_a_hub_asking_again_with_its_etag_is_told_nothing_changed(mixed_ledger, client, case):
+    first = client.get("/api/v1/totals")
+    etag = first["ETag"]
+    assert etag.startswith('"') and first.status_code == 200
+    again = client.get("/api/v1/totals", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    # New figures, a new ETag (once the cached JSON is computed again).
+    services.record_offline_report(case=case, kind="postcard", day=timezone.localdate(), count=3, country="FR")
+    from django.core.cache import cache
+
+    cache.clear()
+    changed = client.get("/api/v1/totals", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
