@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
@@ -48,8 +49,61 @@ class CampaignAdmin(LanguagePreviewMixin, TranslationAdmin):
     inlines = [CaseInline]
 
 
+class CaseAdminForm(forms.ModelForm):
+    """Recording an outcome (good news) asks what becomes of the petition: a case whose person was released must
+    not go on collecting signatures for the release."""
+
+    CLOSE, REPLACE = "close", "replace"
+    after_outcome = forms.ChoiceField(
+        label=_("The petition, now that there is an outcome"),
+        required=False,
+        choices=[
+            ("", "—"),
+            (CLOSE, _("Close the petition now (letters go on)")),
+            (REPLACE, _("Keep the petition open: I replaced the ask above with a new one")),
+        ],
+        help_text=_("Asked when an outcome is recorded while the petition still takes signatures."),
+    )
+
+    class Meta:
+        model = Case
+        fields = "__all__"  # noqa: DJ007  (the admin's fieldsets say which)
+
+    def _recording_an_outcome(self, data: dict) -> bool:
+        """An outcome is being recorded (the case becomes good news, or an outcome text is written on one) while
+        the petition still takes signatures."""
+        outcomes = [name for name in data if name == "outcome" or name.startswith("outcome_")]
+        outcomes = [name for name in outcomes if name != "outcome_date"]
+        writes_outcome = any(name in self.changed_data and (data.get(name) or "").strip() for name in outcomes)
+        becomes_good_news = data.get("status") == Case.Status.GOOD_NEWS and (
+            self.instance.pk is None or self.initial.get("status") != Case.Status.GOOD_NEWS
+        )
+        return (becomes_good_news or writes_outcome) and not data.get("petition_closed_at")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        choice = data.get("after_outcome")
+        if not self._recording_an_outcome(data):
+            return data
+        if not choice:
+            self.add_error(
+                "after_outcome",
+                _("You are recording an outcome: close the petition, or replace its ask and keep it open."),
+            )
+        elif choice == self.REPLACE and not any(name == "ask" or name.startswith("ask_") for name in self.changed_data):
+            self.add_error(
+                "after_outcome",
+                _("Write the new ask above first: the petition must not keep asking for what has happened."),
+            )
+        elif choice == self.CLOSE:
+            data["petition_closed_at"] = timezone.now()
+            self.instance.petition_closed_at = data["petition_closed_at"]
+        return data
+
+
 @admin.register(Case)
 class CaseAdmin(LanguagePreviewMixin, TranslationAdmin):
+    form = CaseAdminForm
     list_display = ("name", "campaign", "country", "status", "display_order")
     list_editable = ("display_order",)
     list_filter = ("campaign", "status", "country")
@@ -68,7 +122,10 @@ class CaseAdmin(LanguagePreviewMixin, TranslationAdmin):
             {"fields": ("summary", "story", "ask", "authority", "authority_address", "authority_language", "goal")},
         ),
         (_("Sharing"), {"fields": ("post_text",)}),
-        (_("Status"), {"fields": ("status", "outcome", "outcome_date", "closes_at", "petition_closed_at")}),
+        (
+            _("Status"),
+            {"fields": ("status", "outcome", "outcome_date", "after_outcome", "closes_at", "petition_closed_at")},
+        ),
     )
 
 

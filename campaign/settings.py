@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "campaign",
     "petitions",
     "letters",
+    "supporters",
     "sections",
     "organizers",
 ]
@@ -471,3 +472,26 @@ LETTERS_DIGEST_LEASE_SECONDS = env.int("LETTERS_DIGEST_LEASE_SECONDS", default=9
 LETTERS_DIGEST_INTERVAL_SECONDS = env.float("LETTERS_DIGEST_INTERVAL_SECONDS", default=300.0)
 LETTERS_NOTICE_INTERVAL_SECONDS = env.float("LETTERS_NOTICE_INTERVAL_SECONDS", default=600.0)
 LETTERS_REMINDER_INTERVAL_SECONDS = env.float("LETTERS_REMINDER_INTERVAL_SECONDS", default=3 * 3600.0)
+
+# --- Supporters (supporters/, docs/supporters.md; each setting is in the README) ----------------------------
+# Who runs the site, named in every page's footer, the privacy notice and every mail (`check --deploy` warns
+# while a site keeps the demo's values); PRIVACY_CONTACT is where to write about one's data.
+ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Plume demo")
+ORGANISATION_CONTACT = env.str("ORGANISATION_CONTACT", default="contact@example.org")
+PRIVACY_CONTACT = env.str("PRIVACY_CONTACT", default="") or ORGANISATION_CONTACT
+# "Your data": the mailed link's life (the request and its address are deleted then), links mailed to one
+# address per hour, and asks from one network per hour.
+SUPPORTERS_DATA_LINK_HOURS = env.int("SUPPORTERS_DATA_LINK_HOURS", default=24)
+SUPPORTERS_DATA_MAILS_PER_HOUR = env.int("SUPPORTERS_DATA_MAILS_PER_HOUR", default=3)
+SUPPORTERS_DATA_IP_RATE_LIMIT = env.int("SUPPORTERS_DATA_IP_RATE_LIMIT", default=20)
+# How long a friend's browser remembers the share link it came through (case, channel and code), until it signs.
+SUPPORTERS_REFERRAL_COOKIE_DAYS = env.int("SUPPORTERS_REFERRAL_COOKIE_DAYS", default=7)
+# The share images' fonts: they must cover every script of LANGUAGES (DejaVu: Latin and Arabic).
+_FONTS = "/usr/share/fonts/truetype/dejavu/"
+SUPPORTERS_SHARE_IMAGE_FONT = env.str("SUPPORTERS_SHARE_IMAGE_FONT", default=_FONTS + "DejaVuSans.ttf")
+SUPPORTERS_SHARE_IMAGE_BOLD_FONT = env.str("SUPPORTERS_SHARE_IMAGE_BOLD_FONT", default=_FONTS + "DejaVuSans-Bold.ttf")
+SUPPORTERS_POSTS_INTERVAL_SECONDS = env.float("SUPPORTERS_POSTS_INTERVAL_SECONDS", default=60.0)
+# The demo's local mailbox (only with DEBUG and no EMAIL_URL): mails kept as files, read in the browser.
+SUPPORTERS_MAILBOX_DIR = Path(env.str("SUPPORTERS_MAILBOX_DIR", default=str(VAR_DIR / "mailbox")))
+if DEBUG and not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "supporters.mailbox.LocalMailboxBackend"

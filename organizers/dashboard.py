@@ -14,6 +14,7 @@ from django_countries import countries
 
 from campaign.models import ActionKind, Campaign, OfflineReport, Tally
 from sections.services import movement
+from supporters.services.referrals import referral_summary
 
 from . import local_groups
 
@@ -78,6 +79,8 @@ def summary(campaign: Campaign, today: datetime.date | None = None) -> dict:
         "pending_reports": OfflineReport.objects.current().filter(status=OfflineReport.Status.PENDING).count(),
         # On a hub, the whole movement (cached: no query once warm).
         "movement": movement.summary() if movement.follows_sections() else None,
+        # --- Supporters (#12): signatures by channel and recruits per share code, never who ------------------
+        "referrals": referral_summary(campaign),
     }
 
 

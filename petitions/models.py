@@ -117,6 +117,21 @@ def _marker_key(secret: str) -> bytes:
     return hashlib.sha256(b"plume.petitions.email-marker:" + secret.encode()).digest()
 
 
+class Channel(models.TextChoices):
+    """Where a signature came from: the link a friend shared (by network), or the site itself."""
+
+    WHATSAPP = "whatsapp", "WhatsApp"
+    TELEGRAM = "telegram", "Telegram"
+    FACEBOOK = "facebook", "Facebook"
+    X = "x", "X"
+    BLUESKY = "bluesky", "Bluesky"
+    MASTODON = "mastodon", "Mastodon"
+    EMAIL = "email", _("Email")
+    LINK = "link", _("Copied link")
+    SHEET = "sheet", _("The phone's share menu")
+    MAIL = "mail", _("Link in our mail")
+
+
 class SignatureQuerySet(models.QuerySet):
     def countable(self) -> SignatureQuerySet:
         """Confirmed and not flagged: what the ledger counts and the authority receives."""
@@ -131,7 +146,7 @@ class SignatureQuerySet(models.QuerySet):
         the cache), or None."""
         if signature_id is None:
             return None
-        return self.only("id", "status", "case_id").filter(pk=signature_id).first()
+        return self.only("id", "status", "case_id", "share_code").filter(pk=signature_id).first()
 
     def for_authority(self, case: Case, country: str = "") -> SignatureQuerySet:
         """What the authority receives: the countable signatures of `case` (of one country, or all) in the
@@ -179,6 +194,14 @@ class Signature(OutboxFields):
     # How many "you already signed" / "here is a new link" mails this address asked for through the form.
     repeat_mails = models.PositiveSmallIntegerField(_("repeat mails"), default=0)
     created_at = models.DateTimeField(_("signed at"), auto_now_add=True, db_index=True)
+    # Who brought whom, without tracking people (docs/supporters.md): a confirmed signer's own random code for
+    # the link they share (never derived from their address; erased with it), and, on a friend's signature,
+    # the code and channel of the link it came through. The database defaults serve rows inserted in SQL.
+    share_code = models.CharField(_("share code"), max_length=16, blank=True, db_default="", default="")
+    referral_code = models.CharField(_("came through the code"), max_length=16, blank=True, db_default="", default="")
+    channel = models.CharField(
+        _("came through"), max_length=12, blank=True, choices=Channel.choices, db_default="", default=""
+    )
     paper_import = models.ForeignKey(
         "PaperImport",
         on_delete=models.CASCADE,
@@ -212,6 +235,12 @@ class Signature(OutboxFields):
             models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="signature_unconfirmed"),
             models.Index(fields=["created_at"], condition=models.Q(ip__isnull=False), name="signature_with_ip"),
             models.Index(fields=["case", "status"], name="signature_case_status"),
+            # Only confirmed signers have a code and only friends' signatures name one: both indexes stay small,
+            # and signing (an INSERT with empty codes) does not enter them.
+            models.Index(fields=["share_code"], condition=~models.Q(share_code=""), name="signature_share_code"),
+            models.Index(
+                fields=["referral_code"], condition=~models.Q(referral_code=""), name="signature_referral_code"
+            ),
         ]
         permissions = [
             ("export_signatures", _("Can download the list of signatures for the authority")),

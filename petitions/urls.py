@@ -13,6 +13,9 @@ urlpatterns = [
     path("no-more-news/<str:token>/", views.stop_news, name="stop_news"),
     path("<slug:campaign>/<slug:case>/sign/", views.sign, name="sign"),
     path("<slug:campaign>/<slug:case>/thanks/", views.thanks, name="thanks"),
+    # Share links: the channel, and from a confirmed signer their code (petitions.sharing).
+    path("<slug:campaign>/<slug:case>/via/<str:channel>/", views.shared, name="shared"),
+    path("<slug:campaign>/<slug:case>/via/<str:channel>/<str:code>/", views.shared, name="shared-by"),
     # The printable list for the authority moved to the organizers' pages; old bookmarks follow it.
     path(
         "<slug:campaign>/<slug:case>/signatures/",

@@ -15,14 +15,22 @@ from campaign.lib.abuse import RateLimit, client_ip, hit_rate_limit
 from campaign.lib.pages import case_by_id, public_case, render_case_page
 from campaign.models import Case
 
+from . import sharing
+from .extras import render_after_signing
 from .forms import NewLinkForm, SignatureForm
-from .models import Signature
+from .models import Channel, Signature
 from .services import links, signing
+
+# Stands for the signer's share code in the thanks page, which is rendered once per case and total and cached:
+# each signer's own code is put in its place (letters and digits only, so it reads the same inside the encoded
+# addresses of the share links). Case texts never hold it: nobody writes this word.
+_CODE_SLOT = "PlumeShareCodeSlot"
 
 
 def render_panel(request: HttpRequest, case: Case) -> str:
     """The petition on the case page: the form, or a notice when the petition is closed. No query."""
-    context = {"case": case, "is_open": case.is_open(), "form": SignatureForm(case=case) if case.is_open() else None}
+    is_open = case.petition_is_open()
+    context = {"case": case, "is_open": is_open, "form": SignatureForm(case=case) if is_open else None}
     return render_to_string("petitions/_panel.html", context, request=request)
 
 
@@ -39,7 +47,7 @@ def _too_many(request: HttpRequest, case: Case | None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     case = public_case(campaign, case)
-    if not case.is_open():
+    if not case.petition_is_open():
         # A POST to a closed petition stores nothing and says why.
         return _sign_page(request, case, None, status=403 if request.method == "POST" else 200)
     if request.method == "GET":
@@ -64,7 +72,10 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
         return _too_many(request, case)
     if not valid:
         return _sign_page(request, case, form, status=400)
+    channel, referral_code = sharing.referral_from(request, case)
     data = signing.SignatureData(
+        channel=channel,
+        referral_code=referral_code,
         name=form.cleaned_data["name"],
         email=form.cleaned_data["email"],
         country=form.cleaned_data["country"],
@@ -77,12 +88,40 @@ def sign(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     if outcome is signing.SignOutcome.CLOSED:
         return _sign_page(request, case, None, status=403)
     # The same page for a new signature and a repeat: the screen never tells who has signed.
-    return redirect("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
+    response = redirect("petitions:thanks", campaign=case.campaign.slug, case=case.slug)
+    if channel:
+        sharing.forget_referral(response)  # its work is done: the friend's browser keeps nothing of it
+    return response
 
 
 def thanks(request: HttpRequest, campaign: str, case: str) -> HttpResponse:
     case = public_case(campaign, case)
-    return render_case_page(request, case, "petitions/thanks.html", lambda: {"case": case, "campaign": case.campaign})
+
+    def context() -> dict:
+        return {
+            "case": case,
+            "campaign": case.campaign,
+            "share": sharing.share_links(case),
+            "after_signing": render_after_signing(request, case, "signed"),
+        }
+
+    return render_case_page(request, case, "petitions/thanks.html", context)
+
+
+def shared(request: HttpRequest, campaign: str, case: str, channel: str, code: str = "") -> HttpResponse:
+    """Where share links land: the case page, with the channel and the sharer's code remembered in a signed
+    cookie until the friend signs (petitions.sharing). An unknown channel, a code that is malformed, unknown,
+    of another case or of a deleted signature, or a closed petition: the case page, nothing remembered."""
+    case_obj = public_case(campaign, case)
+    response = redirect(case_obj)
+    if channel not in Channel.values or not case_obj.petition_is_open():
+        return response
+    if code and not (
+        sharing.SHARE_CODE.fullmatch(code) and Signature.objects.filter(share_code=code, case_id=case_obj.pk).exists()
+    ):
+        return response
+    sharing.remember_referral(response, case_obj, channel, code)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -107,14 +146,22 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if signature is not None:
         case = context["case"] = case_by_id(signature.case_id)
         total = context["case_total"] = ledger.case_total(signature.case_id)
-        # The two pages almost every click sees, the button and the thanks, are the same for all signers of a case.
-        if (
-            state is links.LinkState.VALID
-            and case is not None
-            and signature.status in (Signature.Status.PENDING, Signature.Status.CONFIRMED)
-        ):
-            variant = "pending" if signature.status == Signature.Status.PENDING else f"confirmed:{total}"
-            return render_case_page(request, case, "petitions/confirm.html", lambda: context, variant)
+        confirmed = signature.status == Signature.Status.CONFIRMED
+        if confirmed and case is not None:
+            context["share"] = sharing.share_links(case, signature.share_code)
+            context["after_signing"] = render_after_signing(request, case, "confirmed")
+        # The two pages almost every click sees, the button and the thanks, are the same for all signers of a case:
+        # cached, the thanks with a slot for the signer's share code.
+        if state is links.LinkState.VALID and case is not None and signature.status == Signature.Status.PENDING:
+            return render_case_page(request, case, "petitions/confirm.html", lambda: context, "pending")
+        if state is links.LinkState.VALID and case is not None and confirmed_now is not None:
+            context["share"] = sharing.share_links(case, _CODE_SLOT)
+            response = render_case_page(request, case, "petitions/confirm.html", lambda: context, f"confirmed:{total}")
+            response.content = response.content.replace(_CODE_SLOT.encode(), signature.share_code.encode())
+            return response
+        if confirmed and signature.share_code:
+            # Coming back through the link in the mail: their own page, with the friends their link brought.
+            context["recruits"] = Signature.objects.countable().filter(referral_code=signature.share_code).count()
     return render(request, "petitions/confirm.html", context, status=status)
 
 

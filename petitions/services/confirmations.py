@@ -16,6 +16,7 @@ from campaign.lib.outbox import BatchResult, mail_message, render_mail_texts, se
 from campaign.lib.slots import fill, slot
 from campaign.models import Case
 
+from .. import sharing
 from ..models import Signature
 from .links import confirmation_token, removal_token
 
@@ -63,7 +64,9 @@ class SignatureMails:
     def _render(self, base: str, language: str, case: Case) -> tuple[str, str, str]:
         with translation.override(language):
             case_url = settings.SITE_URL + case.get_absolute_url()
+            share = sharing.share_links(case)
         context = {
+            "share": share,
             "signature": {"name": slot("name")},
             "case": case,
             "case_url": case_url,

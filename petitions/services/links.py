@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import Signature
+from ..sharing import new_share_code
 from .signing import queue_repeat_mail
 
 _CONFIRM_SALT = "petitions.confirm"
@@ -55,22 +56,24 @@ def read_token(token: str, removal: bool = False) -> tuple[LinkState, int | None
 
 
 def confirm_signature(signature_id: int) -> Signature | None:
-    """Confirm a pending signature. Returns it (id, status and case only) to the one request that really
-    confirmed it, None to any other.
+    """Confirm a pending signature and give it its share code. Returns it (id, status, case and code only) to
+    the one request that really confirmed it, None to any other.
 
     One conditional UPDATE ... RETURNING: a double click, a second tab or two racing requests confirm once,
     the rollup (counting.count_signatures) counts it once, and the common case is one round trip.
     """
     table = connection.ops.quote_name(Signature._meta.db_table)
+    code = new_share_code()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, confirmed_at = %s WHERE id = %s AND status = %s RETURNING case_id",  # noqa: S608
-            [Signature.Status.CONFIRMED, timezone.now(), signature_id, Signature.Status.PENDING],
+            f"UPDATE {table} SET status = %s, confirmed_at = %s, share_code = %s "  # noqa: S608
+            "WHERE id = %s AND status = %s RETURNING case_id",
+            [Signature.Status.CONFIRMED, timezone.now(), code, signature_id, Signature.Status.PENDING],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return Signature(id=signature_id, case_id=row[0], status=Signature.Status.CONFIRMED)
+    return Signature(id=signature_id, case_id=row[0], status=Signature.Status.CONFIRMED, share_code=code)
 
 
 def remove_pending_signature(signature_id: int) -> bool:

@@ -22,12 +22,15 @@ class Forgotten:
 
 
 def _erase_emails(signatures: QuerySet[Signature]) -> int:
-    """Blank the addresses, as typed and normalised. The keyed marker stays (models.email_marker), so the same
-    person still signs a petition once, while nobody can read or mail the address any more. In batches: this
-    runs once per signature of a closed petition."""
+    """Blank the addresses, as typed and normalised, and the signer's share code with them (a code is erased with
+    the address: docs/supporters.md). The keyed marker stays (models.email_marker), so the same person still
+    signs a petition once, while nobody can read or mail the address any more. In batches: this runs once per
+    signature of a closed petition."""
     erased = 0
-    while ids := list(signatures.exclude(email="", email_normalised="").values_list("pk", flat=True)[:5000]):
-        erased += Signature.objects.filter(pk__in=ids).update(email="", email_normalised="")
+    while ids := list(
+        signatures.exclude(email="", email_normalised="", share_code="").values_list("pk", flat=True)[:5000]
+    ):
+        erased += Signature.objects.filter(pk__in=ids).update(email="", email_normalised="", share_code="")
     return erased
 
 

@@ -42,6 +42,9 @@ class SignatureData:
     language: str = settings.LANGUAGE_CODE
     ip: str | None = None
     flag_rule: str = ""
+    # The share link it came through (petitions.sharing.referral_from): channel and the sharer's code.
+    channel: str = ""
+    referral_code: str = ""
 
 
 def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
@@ -50,7 +53,7 @@ def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
     Call after the form validated and the rate limits passed. Makes no call to the broker or to SMTP, so
     signing goes on while Redis or the mail server is down. `case` must come with its campaign loaded.
     """
-    if not case.is_open():
+    if not case.petition_is_open():
         return SignOutcome.CLOSED
     now = timezone.now()
     normalised = normalise_email(data.email)
@@ -66,6 +69,8 @@ def sign_petition(case: Case, data: SignatureData) -> SignOutcome:
         ip=data.ip or None,
         flagged=bool(data.flag_rule),
         flag_rule=data.flag_rule,
+        channel=data.channel,
+        referral_code=data.referral_code,
         # A flagged signature gets no mail: a bot must not be able to send our mail to strangers.
         mail_status=MailStatus.NONE if data.flag_rule else MailStatus.PENDING,
         mail_next_attempt_at=now,

@@ -102,6 +102,7 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings,
     from django.utils import translation
 
     from campaign.lib.outbox import render_mail_texts
+    from petitions import sharing
 
     # Links carry the second they were made: both sides make theirs in the same second, whatever the clock does.
     monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(1_796_000_000))
@@ -124,6 +125,7 @@ def test_each_mail_is_what_its_templates_give_for_its_own_signer(case, settings,
                 + reverse("petitions:confirm", args=[links.confirmation_token(signature.pk)]),
                 "remove_url": settings.SITE_URL + reverse("petitions:remove", args=[links.removal_token(signature.pk)]),
                 "link_days": settings.PETITION_CONFIRM_LINK_DAYS,
+                "share": sharing.share_links(case),
             }
         confirmed = signature.status == Signature.Status.CONFIRMED
         base = "petitions/mail/already_signed" if confirmed else "petitions/mail/confirm"
