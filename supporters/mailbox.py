@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{32}\.eml")
+NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{32}\.eml")
 KEPT = 200  # the oldest mails beyond these are deleted as new ones come
 
 
@@ -25,7 +25,7 @@ class LocalMailboxBackend(BaseEmailBackend):
         folder = Path(settings.SUPPORTERS_MAILBOX_DIR)
         folder.mkdir(parents=True, exist_ok=True)
         for message in email_messages:
-            name = f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex}.eml"
+            name = f"{timezone.now():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex}.eml"
             (folder / name).write_bytes(message.message().as_bytes())
             sys.stdout.write(f"Mail to {', '.join(message.to)} kept in the local mailbox: {message.subject}\n")
         for old in sorted(folder.glob("*.eml"))[:-KEPT]:

@@ -33,7 +33,12 @@ def _texts(case: Case) -> dict[str, str]:
         "name": case.name,
         "place": f"{case.role} · {case.country.name}" if case.role else str(case.country.name),
         "ask": " ".join(case.ask.split()),
-        "footer": " · ".join(part for part in (case.campaign.name, case.campaign.hashtag) if part),
+        # The hashtag in a left-to-right isolate: in an Arabic line "#W4R20" would otherwise read "W4R20#".
+        "footer": " · ".join(
+            part
+            for part in (case.campaign.name, f"\u2066{case.campaign.hashtag}\u2069" if case.campaign.hashtag else "")
+            if part
+        ),
         "cta": gettext("Sign the petition"),
     }
 
@@ -66,11 +71,19 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
         return ImageFont.load_default(size)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, direction: str, lines: int) -> list[str]:
+def _layout(font: ImageFont.FreeTypeFont, direction: str, language: str) -> dict:
+    """Direction and language for a font laid out by libraqm; the fallback font takes neither."""
+    if getattr(font, "layout_engine", None) == ImageFont.Layout.RAQM:
+        return {"direction": direction, "language": language}
+    return {}
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, layout: dict, lines: int) -> list[str]:
     words, out, line = text.split(), [], ""
+    options = {"direction": layout["direction"]} if layout else {}
     for word in words:
         candidate = f"{line} {word}".strip()
-        if font.getlength(candidate, direction=direction) <= width or not line:
+        if font.getlength(candidate, **options) <= width or not line:
             line = candidate
         else:
             out.append(line)
@@ -93,21 +106,24 @@ def draw_share_image(texts: dict[str, str], rtl: bool) -> Image.Image:
     width = WIDTH - 2 * MARGIN
     # Right to left: each line is laid out from the right margin.
     x, anchor = (WIDTH - MARGIN, "ra") if rtl else (MARGIN, "la")
-    options = {"direction": direction, "language": language} if features.check("raqm") else {}
 
     y = MARGIN
     name_font = _font(bold, 68)
-    for line in _wrap(texts["name"], name_font, width, direction, 2):
-        draw.text((x, y), line, font=name_font, fill="#000000", anchor=anchor, **options)
+    layout = _layout(name_font, direction, language)
+    for line in _wrap(texts["name"], name_font, width, layout, 2):
+        draw.text((x, y), line, font=name_font, fill="#000000", anchor=anchor, **layout)
         y += 84
     place_font = _font(regular, 34)
-    draw.text((x, y + 6), texts["place"], font=place_font, fill="#000000", anchor=anchor, **options)
+    layout = _layout(place_font, direction, language)
+    draw.text((x, y + 6), texts["place"], font=place_font, fill="#000000", anchor=anchor, **layout)
     y += 80
     ask_font = _font(regular, 40)
-    for line in _wrap(texts["ask"], ask_font, width, direction, 4):
-        draw.text((x, y), line, font=ask_font, fill="#000000", anchor=anchor, **options)
+    layout = _layout(ask_font, direction, language)
+    for line in _wrap(texts["ask"], ask_font, width, layout, 4):
+        draw.text((x, y), line, font=ask_font, fill="#000000", anchor=anchor, **layout)
         y += 54
     footer_font = _font(bold, 32)
+    layout = _layout(footer_font, direction, language)
     footer = f"{texts['cta']} · {texts['footer']}" if texts["footer"] else texts["cta"]
-    draw.text((x, HEIGHT - 48), footer, font=footer_font, fill="#ffff00", anchor=anchor[0] + "m", **options)
+    draw.text((x, HEIGHT - 48), footer, font=footer_font, fill="#ffff00", anchor=anchor[0] + "m", **layout)
     return image

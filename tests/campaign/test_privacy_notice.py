@@ -94,7 +94,9 @@ def _signature(request, **fields):
 def _confirmed_on_a_closed_petition(request, wants_news: bool):
     from petitions.models import Signature
 
-    signature = _signature(request, status=Signature.Status.CONFIRMED, confirmed_at=NOW - DAY, wants_news=wants_news)
+    signature = _signature(
+        request, status=Signature.Status.CONFIRMED, confirmed_at=NOW - DAY, wants_news=wants_news, share_code="c0de" * 3
+    )
     case = request.getfixturevalue("case")
     case.closes_at = NOW
     case.save()
@@ -124,6 +126,7 @@ def _erased_after_close(request, wants_news: bool, days: int):
     forget_old_data(now=NOW + (days + 1) * DAY)
     signature.refresh_from_db()
     assert (signature.email, signature.email_normalised) == ("", "")
+    assert signature.share_code == ""  # the signer's share code goes with the address
     assert signature.name and signature.country  # the petition's record stays
 
 
@@ -270,6 +273,41 @@ def _failed_signins(request):
     attempts.update(attempt_time=timezone.now() - datetime.timedelta(minutes=minutes + 1))
     assert forget_expired_signin_attempts() == 1
     assert not AccessAttempt.objects.exists()
+
+
+@scenario("SUPPORTERS_DATA_LINK_HOURS", "supporters.services.data.forget_data_requests")
+def _data_request(request):
+    from supporters.models import DataRequest
+    from supporters.services.data import forget_data_requests
+
+    asked = DataRequest.objects.create(email="ana@example.org")
+    hours = datetime.timedelta(hours=settings.SUPPORTERS_DATA_LINK_HOURS)
+    forget_data_requests(now=asked.created_at + hours - datetime.timedelta(minutes=1))
+    assert DataRequest.objects.filter(pk=asked.pk).exists()
+    forget_data_requests(now=asked.created_at + hours + datetime.timedelta(minutes=1))
+    assert not DataRequest.objects.filter(pk=asked.pk).exists()
+
+
+@scenario("SUPPORTERS_REFERRAL_COOKIE_DAYS", "petitions.sharing.referral_from")
+def _referral_cookie(request):
+    from django.core import signing
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from petitions import sharing
+
+    case = request.getfixturevalue("case")
+    response = HttpResponse()
+    sharing.remember_referral(response, case, "whatsapp", "c0dec0dec0de")
+    visit = RequestFactory().get("/")
+    visit.COOKIES[sharing.COOKIE_NAME] = response.cookies[sharing.COOKIE_NAME].value
+    patch = request.getfixturevalue("monkeypatch")
+    days = settings.SUPPORTERS_REFERRAL_COOKIE_DAYS
+    for age, kept in ((days - 1, ("whatsapp", "c0dec0dec0de")), (days + 1, ("", ""))):
+        later = NOW.timestamp() + age * 86400
+        with patch.context() as m:
+            m.setattr(signing.time, "time", lambda later=later: later)
+            assert sharing.referral_from(visit, case) == kept, age
 
 
 # After the scenarios: the parameters are read when this line runs.
