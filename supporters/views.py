@@ -56,10 +56,9 @@ def _compose_url(channel: str, text: str) -> str:
 
 
 def render_case_panel(request: HttpRequest, case: Case) -> str:
-    """On the case page (rendered with it, and cached with it): share the case, and post in solidarity."""
+    """On the case page (rendered with it, and cached with it): post in solidarity."""
     context = {
         "case": case,
-        "share": sharing.share_links(case),
         "is_open": case.is_open(),
         "post_example": post_text(case, Channel.X),
         "networks": [(c.value, c.label) for c in POST_NETWORKS],
