@@ -46,11 +46,18 @@ def organizers_only(view: Callable) -> Callable:
 
 
 class UploadForm(forms.Form):
-    section = forms.ModelChoiceField(label=gettext_lazy("Section"), queryset=Section.objects.filter(is_active=True))
+    # Its choices come from the cached summary: the page makes no query of its own once warm.
+    section = forms.TypedChoiceField(label=gettext_lazy("Section"), coerce=int)
     file = forms.FileField(
         label=gettext_lazy("Its totals as a CSV file"),
         help_text=gettext_lazy("Columns: case (its key), kind, country (ISO code, or empty), count."),
     )
+
+
+def _upload_form(data=None, files=None) -> UploadForm:
+    form = UploadForm(data, files)
+    form.fields["section"].choices = [(s["id"], s["name"]) for s in movement.summary()["sections"]]
+    return form
 
 
 def _page_context(request: HttpRequest, upload: UploadForm | None = None) -> dict:
@@ -66,7 +73,7 @@ def _page_context(request: HttpRequest, upload: UploadForm | None = None) -> dic
     ]
     return {
         "movement": {**data, "sections": sections},
-        "upload": upload or UploadForm(),
+        "upload": upload or _upload_form(),
         "may_manage": request.user.has_perm(MANAGE_PERMISSION),
         "stale_after_minutes": settings.SECTIONS_STALE_AFTER_SECONDS // 60,
     }
@@ -102,10 +109,10 @@ def decide_held(request: HttpRequest, pk: int) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied
-    form = UploadForm(request.POST, request.FILES)
+    form = _upload_form(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "sections/staff.html", _page_context(request, form), status=400)
-    section = form.cleaned_data["section"]
+    section = get_object_or_404(Section, pk=form.cleaned_data["section"], is_active=True)
     file = form.cleaned_data["file"]
     if file.size > settings.SECTIONS_MAX_DOCUMENT_BYTES:
         form.add_error("file", _("This file is larger than the hub reads."))

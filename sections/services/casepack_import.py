@@ -245,10 +245,13 @@ def _valid(case: Case, original: dict, report: Report) -> bool:
             case.full_clean(exclude=["campaign", "photo"])
             return True
         except ValidationError as exc:
-            for name in exc.message_dict:
+            ours = [name for name in exc.message_dict if name in original]
+            if not ours:
+                report.problem("field", case.key, ", ".join(exc.message_dict))
+                return False
+            for name in ours:
                 report.problem("field", case.key, name)
-                if name in original:
-                    setattr(case, name, original[name])
+                setattr(case, name, original[name])
     return False
 
 

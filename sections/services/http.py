@@ -121,7 +121,9 @@ def _exchange(place: tuple, headers: dict, deadline: float, max_bytes: int) -> t
         connection = http.client.HTTPConnection(host, port, timeout=_left(deadline))
     try:
         connection.request("GET", path, headers=headers)
-        connection.sock.settimeout(_left(deadline))
+        # Kept: the connection lets go of its socket once a response says it will close, the reads go on.
+        sock = connection.sock
+        sock.settimeout(_left(deadline))
         response = connection.getresponse()
         response_headers = {k.lower(): v for k, v in response.getheaders()}
         if response.status != 200:
@@ -131,7 +133,7 @@ def _exchange(place: tuple, headers: dict, deadline: float, max_bytes: int) -> t
             raise FetchProblem("too_large", length)
         chunks, size = [], 0
         while True:
-            connection.sock.settimeout(_left(deadline))
+            sock.settimeout(_left(deadline))
             chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
             if not chunk:
                 break

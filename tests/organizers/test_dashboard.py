@@ -92,8 +92,9 @@ def test_the_dashboard_takes_a_fixed_number_of_queries(mixed_ledger, organizer_c
         for country in ("BR", "CL", "JP", "SN", "TN")
         for day in range(30)
     )
-    # 12, and two for the local groups' totals and the reports that wait for approval.
-    assert queries_of(organizer_client, "/en/staff/") == few <= 14
+    # 12, two for the local groups' totals and the reports that wait for approval, and two for who brought whom
+    # (supporters' referrals).
+    assert queries_of(organizer_client, "/en/staff/") == few <= 16
 
 
 def test_moderators_and_anonymous_visitors_get_no_dashboard(mixed_ledger, moderator_client, client):
