@@ -316,8 +316,8 @@ def free_port() -> int:
 
 class MailServer:
     """Real SMTP servers (aiosmtpd) on 127.0.0.1 for one test: `start(delay=...)` starts one that keeps every
-    message it accepted (as a real server does) and answers each DATA after `delay` seconds (to kill a worker
-    in the middle of a batch). The first one started is where Django in this process sends."""
+    message it received in full (as a real server does) and answers each DATA after `delay` seconds (to kill a
+    worker in the middle of a batch). The first one started is where Django in this process sends."""
 
     def __init__(self, settings) -> None:
         self._settings = settings
@@ -332,14 +332,16 @@ class MailServer:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                if delay:
-                    await asyncio.sleep(delay)
+                # Kept before the answer, as a real server queues a message before its "250" reaches the
+                # sender: a sender killed during the delay has sent the mail without knowing it.
                 mailbox.add(
                     envelope.mail_from,
                     envelope.rcpt_tos,
                     envelope.original_content or envelope.content,
                     session=session.peer,
                 )
+                if delay:
+                    await asyncio.sleep(delay)
                 return "250 OK"
 
         controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
