@@ -360,8 +360,18 @@ class RecentDigestInline(admin.TabularInline):
 
 @admin.register(FamilyContact)
 class FamilyContactAdmin(PersonalDataAdmin):
-    list_display = ("name", "case", "email", "language", "cadence", "paused", "next_digest_at", "failed_attempts")
-    list_filter = ("case__campaign", "case", "cadence", "paused", "language")
+    list_display = (
+        "name",
+        "case",
+        "delivery",
+        "email",
+        "language",
+        "cadence",
+        "paused",
+        "next_digest_at",
+        "failed_attempts",
+    )
+    list_filter = ("case__campaign", "case", "delivery", "cadence", "paused", "language")
     list_select_related = ("case",)
     search_fields = ("name", "email")
     readonly_fields = ("next_digest_at", "failed_attempts", "created_at")
@@ -455,3 +465,7 @@ class DigestAdmin(PersonalDataAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+
+# Translations and letters packs (#13).
+from . import pack_admin  # noqa: E402, F401

@@ -40,6 +40,7 @@ class LettersConfig(AppConfig):
                     "schedule": reminders,
                     "options": {"expires": reminders},
                 },
+                "letters-resolve-stale-packs": {"task": "letters.tasks.resolve_stale_letter_packs", "schedule": 3600.0},
                 "letters-reconcile": {
                     "task": "letters.tasks.reconcile_letter_tallies",
                     "schedule": crontab(hour=3, minute=20),

@@ -11,6 +11,7 @@ import datetime
 import os
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
@@ -20,7 +21,7 @@ from django_countries.fields import CountryField
 
 from campaign.lib.languages import default_language, language_choices
 from campaign.lib.outbox import MailStatus, OutboxFields
-from campaign.models import ActionKind, Case
+from campaign.models import ActionKind, Case, ExportJob
 
 # The languages a letter may be written in (and the word lists are kept for): those Plume ships first.
 LETTER_LANGUAGES = [
@@ -107,6 +108,11 @@ class LetterQuerySet(models.QuerySet):
         """The approved letters of the contact's case that no digest of this contact holds (a digest holds its
         letters from the moment it is recorded as being sent: letters.services.digests)."""
         return self.approved().filter(case_id=contact.case_id).exclude(digest_items__contact=contact)
+
+    def not_yet_printed_for(self, contact: FamilyContact) -> LetterQuerySet:
+        """The approved letters of the contact's case that no letters pack of this contact holds (a pack holds
+        its letters from the moment it is recorded as being built: letters.services.packs)."""
+        return self.approved().filter(case_id=contact.case_id).exclude(pack_items__contact=contact)
 
 
 class Letter(OutboxFields):
@@ -214,16 +220,37 @@ class Letter(OutboxFields):
         )
 
 
+class FamilyContactQuerySet(models.QuerySet):
+    def by_email(self) -> FamilyContactQuerySet:
+        """The contacts who get digests: reached by email (or by email and post) and with an address."""
+        return self.filter(delivery__in=[FamilyContact.Delivery.EMAIL, FamilyContact.Delivery.BOTH]).exclude(email="")
+
+    def by_post(self) -> FamilyContactQuerySet:
+        """The contacts organizers print letters packs for: reached by post (or by post and email)."""
+        return self.filter(delivery__in=[FamilyContact.Delivery.POST, FamilyContact.Delivery.BOTH])
+
+
 class FamilyContact(models.Model):
-    """Someone close to the person at risk who receives the approved letters, at their own cadence."""
+    """Someone close to the person at risk who receives the approved letters: by email digest at their own
+    cadence, on paper (letters packs that organizers print and post or hand over), or both. A person in
+    prison, where no email arrives, is a contact reached by post at the prison's address."""
 
     class Cadence(models.TextChoices):
         DAILY = "daily", _("Daily")
         WEEKLY = "weekly", _("Weekly")
 
+    class Delivery(models.TextChoices):
+        EMAIL = "email", _("By email (digests)")
+        POST = "post", _("On paper (letters packs)")
+        BOTH = "both", _("By email and on paper")
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="family_contacts", verbose_name=_("case"))
     name = models.CharField(_("name"), max_length=200)
-    email = models.EmailField(_("email"))
+    delivery = models.CharField(_("reached"), max_length=8, choices=Delivery.choices, default=Delivery.EMAIL)
+    email = models.EmailField(_("email"), blank=True)
+    # Printed on the letters pack's cover for whoever posts or hands it over; a prison's address for a person
+    # held there.
+    postal_address = models.TextField(_("postal address"), blank=True, max_length=1000)
     language = models.CharField(_("language"), max_length=8, choices=language_choices, default=default_language)
     cadence = models.CharField(_("cadence"), max_length=8, choices=Cadence.choices, default=Cadence.WEEKLY)
     paused = models.BooleanField(_("paused"), default=False)
@@ -232,6 +259,8 @@ class FamilyContact(models.Model):
     )
     failed_attempts = models.PositiveSmallIntegerField(_("failed attempts in a row"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = FamilyContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("family contact")
@@ -247,6 +276,23 @@ class FamilyContact(models.Model):
     @property
     def interval(self) -> datetime.timedelta:
         return datetime.timedelta(days=1 if self.cadence == self.Cadence.DAILY else 7)
+
+    @property
+    def by_email(self) -> bool:
+        return self.delivery in (self.Delivery.EMAIL, self.Delivery.BOTH) and bool(self.email)
+
+    @property
+    def by_post(self) -> bool:
+        return self.delivery in (self.Delivery.POST, self.Delivery.BOTH)
+
+    def clean(self) -> None:
+        errors = {}
+        if self.delivery in (self.Delivery.EMAIL, self.Delivery.BOTH) and not self.email:
+            errors["email"] = _("A contact reached by email needs an email address.")
+        if self.delivery in (self.Delivery.POST, self.Delivery.BOTH) and not self.postal_address.strip():
+            errors["postal_address"] = _("A contact reached on paper needs a postal address.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Digest(models.Model):
@@ -304,3 +350,106 @@ class DigestItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.letter_id} in {self.digest_id}"
+
+
+class LetterTranslation(models.Model):
+    """A moderator's translation of a letter, printed beside the original in the letters packs of contacts who
+    read that language (a family that reads neither the writer's language nor English, for example)."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="translations", verbose_name=_("letter"))
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    text = models.TextField(_("translation"), max_length=5000)
+    translated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("translated by"),
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        constraints = [models.UniqueConstraint(fields=["letter", "language"], name="letter_translation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} ({self.language})"
+
+
+class LetterPack(models.Model):
+    """A printed booklet of approved letters for one family contact reached by post, built by a worker as an
+    export (its `export_job` carries the progress and the file). A pack being built, ready or handed over
+    lists, through its items, exactly the letters it holds (`letters.services.packs` says how it moves from
+    one status to the next)."""
+
+    class Status(models.TextChoices):
+        BUILDING = "building", _("Being prepared")
+        READY = "ready", _("Ready to print")
+        HANDED_OVER = "handed_over", _("Handed over")
+        FAILED = "failed", _("Failed (its letters go in the next pack)")
+        CANCELLED = "cancelled", _("Not printed (its letters go in the next pack)")
+
+    contact = models.ForeignKey(
+        FamilyContact, on_delete=models.CASCADE, related_name="packs", verbose_name=_("family contact")
+    )
+    export_job = models.OneToOneField(
+        ExportJob,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="letters_pack",
+        verbose_name=_("export"),
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BUILDING)
+    # While `building`: when its worker's lease ends (then its letters are given back: the file never went out).
+    building_until = models.DateTimeField(_("being prepared until"), null=True, blank=True)
+    letter_count = models.PositiveIntegerField(_("letters"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("asked by")
+    )
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    handed_over_on = models.DateField(_("handed over on"), null=True, blank=True)
+    # "Delivered by hand to his brother", "Posted, registered mail": what the organizer wrote.
+    handover_note = models.CharField(_("how and to whom"), max_length=300, blank=True)
+    handover_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hand-over recorded by"),
+    )
+    handover_recorded_at = models.DateTimeField(_("hand-over recorded at"), null=True, blank=True)
+    letters = models.ManyToManyField(Letter, through="LetterPackItem", related_name="packs", verbose_name=_("letters"))
+
+    class Meta:
+        verbose_name = _("letters pack")
+        verbose_name_plural = _("letters packs")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["building_until"], condition=models.Q(status="building"), name="letterpack_building"),
+        ]
+        permissions = [("print_letters", _("Can prepare letters packs and record their hand-over"))]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LetterPackItem(models.Model):
+    """A letter held by a letters pack. The contact is repeated here so that the database itself refuses to
+    print one letter twice for one contact (as DigestItem does for mail)."""
+
+    pack = models.ForeignKey(LetterPack, on_delete=models.CASCADE, related_name="items")
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="pack_items")
+    contact = models.ForeignKey(FamilyContact, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("letter in a pack")
+        verbose_name_plural = _("letters in a pack")
+        constraints = [models.UniqueConstraint(fields=["contact", "letter"], name="pack_item_once_per_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} in pack {self.pack_id}"

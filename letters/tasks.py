@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import digests, moderation, notices, reminders
+from .services import digests, moderation, notices, packs, reminders
 
 
 @shared_task(ignore_result=True)
@@ -35,3 +35,9 @@ def remind_moderators() -> int:
 @shared_task(ignore_result=True)
 def reconcile_letter_tallies() -> int:
     return moderation.reconcile_letter_tallies()
+
+
+@shared_task(ignore_result=True)
+def resolve_stale_letter_packs() -> int:
+    """Hourly: give back the letters of packs whose worker died while building them (packs.resolve_stale_packs)."""
+    return packs.resolve_stale_packs()

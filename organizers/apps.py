@@ -14,10 +14,13 @@ class OrganizersConfig(AppConfig):
 
         from campaign.celery import schedule
 
-        from .exports import signatures, totals
+        from .exports import handover, letters_pack, signatures, totals
         from .exports.base import register_exporter
 
         for exporter in (totals.BY_DAY, totals.BY_CASE, totals.BY_COUNTRY, signatures.SIGNATURES):
+            register_exporter(exporter)
+        # The printed packs (#13).
+        for exporter in (handover.HANDOVER, letters_pack.LETTERS_PACK):
             register_exporter(exporter)
         # The whole movement by section, and the local groups (#14).
         from .exports import movement

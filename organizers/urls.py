@@ -5,7 +5,7 @@ event reports and local groups' pages under /<language>/events/ and /<language>/
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import group_views, partner_views, views
+from . import group_views, paper_views, partner_views, views
 
 app_name = "organizers"
 urlpatterns = [
@@ -16,6 +16,13 @@ urlpatterns = [
     path("staff/exports/<int:pk>/download", views.export_download, name="export-download"),
     path("staff/authority-lists/", views.authority_lists, name="authority-lists"),
     path("staff/authority-lists/<slug:campaign>/<slug:case>/", views.signature_list, name="signature-list"),
+    # On paper (#13): tally sheets, hand-over packs, letters packs and their hand-over.
+    path("staff/paper/", paper_views.paper_page, name="paper"),
+    path("staff/paper/tally-sheet/", paper_views.tally_sheet_pdf, name="tally-sheet"),
+    path("staff/paper/handover-pack/", paper_views.handover_pack, name="handover-pack"),
+    path("staff/paper/letters-pack/", paper_views.letters_pack_request, name="letters-pack"),
+    path("staff/paper/letters-pack/<int:pk>/handover/", paper_views.record_handover, name="letters-pack-handover"),
+    path("staff/paper/letters-pack/<int:pk>/not-printed/", paper_views.cancel_letters_pack, name="letters-pack-cancel"),
     path("embed/<slug:campaign>/<slug:case>/", partner_views.widget, name="widget"),
     # Printed as a QR code on events' tally sheets: keep this address.
     path("events/<slug:campaign>/<slug:case>/report/", group_views.event_report, name="event-report"),

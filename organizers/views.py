@@ -14,7 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -154,13 +154,8 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         if job.status == ExportJob.Status.EXPIRED:
             return render(request, "organizers/export_job.html", {"job": job, "state": _status(job)}, status=410)
         raise Http404(_("This export has no file."))
-    content_type = {
-        ExportJob.Format.CSV: "text/csv; charset=utf-8",
-        ExportJob.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }[job.format]
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=job.download_name, content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    # CSV, XLSX, or a printed pack (PDF, or a ZIP of volumes): its type and name come from the file.
+    return exports.file_response(job, path)
 
 
 # --- The lists of signatures for the authority ------------------------------------------------------------

@@ -99,12 +99,16 @@ class NewLinkForm(forms.Form):
 
 
 class PaperImportForm(forms.ModelForm):
+    # The field keeps its name (the admin reads it); it takes XLSX workbooks too (paper.read_sheet).
     csv_file = forms.FileField(
-        label=_("CSV file"),
+        label=_("File (CSV or Excel)"),
         help_text=_(
-            "UTF-8, first line naming the columns. Named rows: name,country and optionally email. "
-            "Counts: country,count. Countries as ISO codes (FR) or English names (France)."
+            "A CSV file (commas or semicolons; UTF-8 or Windows/Latin-1) or an Excel workbook (XLSX, its first "
+            "sheet), whose first line names the columns, in any of the site's languages, as the tally sheets "
+            "print them. Named rows: name, country and optionally email. Counts: country, count. Countries by "
+            "name in any of the site's languages, or as ISO codes (FR, FRA)."
         ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,text/csv"}),
     )
 
     class Meta:

@@ -29,9 +29,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from campaign.lib.outbox import MailStatus, mail_error, render_mail, retry_delay
+from campaign.lib.outbox import mail_error, render_mail, retry_delay
 
 from ..models import Digest, DigestItem, FamilyContact, Letter
+from .notices import queue_delivery_notices
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ def send_due_digests() -> int:
 def due_family_contact_ids(now: datetime.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(
-        FamilyContact.objects.filter(paused=False, next_digest_at__lte=now)
+        FamilyContact.objects.by_email()
+        .filter(paused=False, next_digest_at__lte=now)
         .filter(case__letters__status=Letter.Status.APPROVED)
         .distinct()
         .order_by("pk")
@@ -173,8 +175,10 @@ def _prepare(contact_id: int, force: bool) -> _Prepared | Digest | None:
     mail cannot be built, or None)."""
     now = timezone.now()
     with transaction.atomic():
+        # A contact reached on paper only (or with no address) gets letters packs, never digests.
         contact = (
-            FamilyContact.objects.select_for_update(skip_locked=True, of=("self",))
+            FamilyContact.objects.by_email()
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("case")
             .filter(pk=contact_id, paused=False)
             .first()
@@ -226,10 +230,7 @@ def _record_sent(prepared: _Prepared) -> Digest:
             status=Digest.Status.SENT, sent_at=sent_at
         )
         FamilyContact.objects.filter(pk=contact.pk).update(failed_attempts=0, next_digest_at=next_due)
-        Letter.objects.filter(pk__in=ids, delivered_at__isnull=True).update(delivered_at=sent_at)
-        Letter.objects.filter(pk__in=ids, mail_status=MailStatus.NONE, writer_consent=True).exclude(
-            writer_email=""
-        ).update(mail_status=MailStatus.PENDING, mail_next_attempt_at=sent_at, mail_attempts=0)
+        queue_delivery_notices(ids, sent_at)
     digest.refresh_from_db()
     return digest
 

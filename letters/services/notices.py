@@ -28,8 +28,18 @@ def _delivery_notice(letter: Letter) -> EmailMessage:
     return render_mail("letters/mail/delivered", context, [letter.writer_email], language)
 
 
+def queue_delivery_notices(letter_ids: list[int], delivered_at: datetime.datetime) -> None:
+    """The letters reached the family (a digest was sent, a pack was handed over): mark those not yet delivered
+    as delivered, and queue the notice of their writers who asked for it (once: only from `none`). Call in
+    the transaction that records the delivery (digests._record_sent, packs.record_handover)."""
+    Letter.objects.filter(pk__in=letter_ids, delivered_at__isnull=True).update(delivered_at=delivered_at)
+    Letter.objects.filter(pk__in=letter_ids, mail_status=MailStatus.NONE, writer_consent=True).exclude(
+        writer_email=""
+    ).update(mail_status=MailStatus.PENDING, mail_next_attempt_at=delivered_at, mail_attempts=0)
+
+
 def send_delivery_notices(batch_size: int = 200, time_budget: float = NOTICES_TIME_BUDGET_SECONDS) -> BatchResult:
-    """Tell the writers whose message was delivered (queued by `digests.send_family_digest`), through the
+    """Tell the writers whose message was delivered (queued by `queue_delivery_notices`), through the
     outbox (`campaign.lib.outbox.send_outbox`: batches of `batch_size` over one SMTP connection each, claimed
     with SKIP LOCKED); then erase the addresses of every writer who has been told (or could not be after all
     retries), and of writers whose letter is still undelivered after LETTERS_WRITER_EMAIL_DAYS (no family

@@ -1,17 +1,24 @@
 """How every export is made: one registry of kinds, the job a worker runs, the writers, COPY, expiry.
 
 Each kind of export is an `Exporter` registered with `register_exporter` (organizers/exports/totals.py,
-signatures.py; OrganizersConfig.ready registers them). `request_export` creates an `ExportJob` and enqueues
-it after commit; the task calls `run_export`, which streams the rows from a server-side cursor (or, for the
-big CSV files, from PostgreSQL's COPY) straight into the file (memory stays flat however many rows there are)
-and writes its progress on the job row, which the export page polls. `delete_expired_exports` removes the
-files when they expire. Every text cell is neutralised against spreadsheet formulas.
+signatures.py, the printed handover.py and letters_pack.py; OrganizersConfig.ready registers them).
+`request_export` creates an `ExportJob` and enqueues it after commit; the task calls `run_export`, which
+streams the rows from a server-side cursor (or, for the big CSV files, from PostgreSQL's COPY) straight into
+the file (memory stays flat however many rows there are) and writes its progress on the job row, which the
+export page polls. `delete_expired_exports` removes the files when they expire. Every text cell is
+neutralised against spreadsheet formulas.
+
+A kind that prints (PDF, `PDF_FORMATS`: A4 or US Letter) writes its own file with `write_file` (through
+organizers/exports/pdf.py), a PDF or, when it comes in volumes, a ZIP of PDFs; `finish` runs in the
+transaction that marks the job done (a letters pack is marked ready there, so that its file is offered if and
+only if its letters are recorded as printed) and `fail` when the job failed.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import errno
 import io
 import logging
 import secrets
@@ -25,6 +32,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, connections, transaction
+from django.http import FileResponse
 from django.utils import timezone, translation
 from openpyxl import Workbook
 
@@ -42,6 +50,24 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+# The formats of printed exports, by paper size. Not among ExportJob.Format's choices (campaign/models.py): the
+# job's page shows the value as it is.
+PDF_A4 = "pdf"
+PDF_LETTER = "pdf-us"
+PDF_FORMATS = (PDF_A4, PDF_LETTER)
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
+
+
+def paper_size(format: str) -> str:
+    """The CSS page size of a printed export's format."""
+    return "letter" if format == PDF_LETTER else "A4"
 
 
 def exports_dir() -> Path:
@@ -80,6 +106,12 @@ class Exporter:
     copy_csv: Callable[[ExportJob, Path, int], int] | None = None
     needs_case: bool = False
     formats: tuple[str, ...] = (ExportJob.Format.CSV, ExportJob.Format.XLSX)
+    # A printed kind: `write_file(job, path, progress)` writes the whole file and returns (items written, the
+    # file's extension: "pdf" or "zip"); it calls `progress(done)` as it goes, which records it on the job.
+    write_file: Callable[[ExportJob, Path, Callable[[int], None]], tuple[int, str]] | None = None
+    # Run in the transaction that marks the job done (may raise to fail it instead), and after it failed.
+    finish: Callable[[ExportJob], None] | None = None
+    fail: Callable[[ExportJob], None] | None = None
 
 
 EXPORTERS: dict[str, Exporter] = {}
@@ -345,6 +377,25 @@ def run_export_task(job_id: int) -> None:
     run_export(job_id)
 
 
+def _write_printed(job: ExportJob, partial: Path, every: int) -> tuple[int, str]:
+    """A printed kind writes its own file; its progress (names or letters) goes on the job as it comes."""
+    exporter = EXPORTERS[job.kind]
+    total = count_rows(job)
+    ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+
+    def progress(done: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(progress_done=done)
+
+    return exporter.write_file(job, partial, progress)
+
+
+def failure_message(exc: BaseException) -> str:
+    """What the job keeps of a failure: the error's class and text, a full disk said plainly."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"DiskFull: the disk of the export files is full ({exc.strerror})"
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
 def run_export(job_id: int) -> ExportJob | None:
     """Write the job's file, recording progress on the row. Called by the task; safe to call again for a job
     whose worker died (it starts over). Returns None for a job that was deleted, finished or expired."""
@@ -358,40 +409,65 @@ def run_export(job_id: int) -> ExportJob | None:
     directory = exports_dir()
     directory.mkdir(parents=True, exist_ok=True)
     # An unguessable name: even a misconfigured web server listing the directory would not give files away.
-    name = f"{job.pk}-{secrets.token_urlsafe(12)}.{job.format}"
-    partial = directory / f"{name}.part"
+    stem = f"{job.pk}-{secrets.token_urlsafe(12)}"
+    partial = directory / f"{stem}.{job.format}.part"
     every = max(1, settings.EXPORT_PROGRESS_EVERY_ROWS)
     done = total = 0
+    exporter = EXPORTERS[job.kind]
+    name = final = None
     try:
+        extension = job.format
         with translation.override(job.language):
-            exporter = EXPORTERS[job.kind]
             copy = exporter.copy_csv if job.format == ExportJob.Format.CSV and can_copy() else None
-            if copy is not None:
+            if exporter.write_file is not None:
+                done, extension = _write_printed(job, partial, every)
+            elif copy is not None:
                 # Through copy_to_csv, which counts the rows on another thread while the COPY runs.
                 done = copy(job, partial, every)
             else:
                 total = count_rows(job)
                 ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
                 done = _write_rows(job, partial, every)
-        partial.rename(directory / name)
+        name = f"{stem}.{extension}"
+        final = directory / name
+        partial.rename(final)
+        now = timezone.now()
+        # The file is offered (and a letters pack marked ready) together, or not at all.
+        with transaction.atomic():
+            if exporter.finish is not None:
+                exporter.finish(job)
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.DONE,
+                file=f"exports/{name}",
+                progress_done=done,
+                progress_total=max(done, total),
+                finished_at=now,
+                expires_at=now + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS),
+            )
     except Exception as exc:
         log.exception("Export %s failed", job.pk)
         partial.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000], finished_at=timezone.now()
+            status=ExportJob.Status.FAILED, error=failure_message(exc), finished_at=timezone.now()
         )
+        if exporter.fail is not None:
+            exporter.fail(job)
         return None
-    now = timezone.now()
-    ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportJob.Status.DONE,
-        file=f"exports/{name}",
-        progress_done=done,
-        progress_total=max(done, total),
-        finished_at=now,
-        expires_at=now + datetime.timedelta(hours=settings.EXPORT_FILES_KEEP_HOURS),
-    )
     job.refresh_from_db()
     return job
+
+
+def file_response(job: ExportJob, path: Path) -> FileResponse:
+    """The download of a finished job's file, private to the browser that asked for it. A printed export
+    may be a PDF or a ZIP of volumes: the file's own extension decides its type and name."""
+    extension = path.suffix.lstrip(".")
+    filename = job.download_name.rsplit(".", 1)[0] + "." + extension
+    content_type = CONTENT_TYPES.get(extension, "application/octet-stream")
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def delete_expired_exports(now: datetime.datetime | None = None) -> int:
