@@ -94,7 +94,7 @@ def test_a_signer_who_stopped_the_news_before_it_went_out_gets_nothing(case, smt
 
 def test_organizers_mail_an_outcome_from_the_admin_after_seeing_how_many_it_reaches(organizer_client, case):
     _signers(case)
-    case.outcome_en = case.outcome_fr = case.outcome_ar = ""
+    case.outcome_en = case.outcome_fr = case.outcome_es = case.outcome_ar = ""
     case.save()
     url = "/admin/petitions/outcomemailing/add/"
     page = organizer_client.post(url, {"case": case.pk}).content.decode()

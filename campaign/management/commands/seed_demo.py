@@ -1,4 +1,10 @@
-"""Load the Write for Rights 2020 campaign and its ten cases (idempotent: run it as often as you like)."""
+"""Load the Write for Rights 2020 campaign and its ten cases (idempotent: run it as often as you like).
+
+Its texts are in every language Plume ships (campaign/data/write-for-rights-2020.json). By default the campaign
+opens today and runs as long as the real one did, so that its petitions can be signed; every date the demo
+shows agrees with that: the good news of a case is dated the day the campaign opened (never before it, never
+in the future), and the outcome texts carry no date of their own. `--historical-dates` keeps the real ones.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +28,21 @@ DEMO_PASSWORD = "plume-demo-password"  # noqa: S105
 DEMO_USERS = [("admin", None), ("moderator", "Moderators"), ("organizer", "Organizers")]
 
 
-def _texts(field: str, texts: dict[str, dict[str, str]]) -> dict[str, str]:
-    return {f"{field}_{lang}": values.get(field, "") for lang, values in texts.items()}
+def _texts(field: str, texts: dict[str, dict[str, str]], default: str = "") -> dict[str, str]:
+    """One column a language (`name_en`, `name_fr`, ...); a language without this text gets `default` (empty:
+    the pages fall back to the default language's text)."""
+    return {f"{field}_{lang}": values.get(field, default) for lang, values in texts.items()}
+
+
+def _outcome_date(real: str | None, opened: datetime.date, real_start: str) -> datetime.date | None:
+    """The date a case's good news shows: the real one when the campaign keeps its real dates, else the day the
+    demo campaign opened (the real one came months after the campaign, so moved with it, it would lie in the
+    future). None when the real date is not known."""
+    if real is None:
+        return None
+    if opened == datetime.date.fromisoformat(real_start):
+        return datetime.date.fromisoformat(real)
+    return opened
 
 
 class Command(BaseCommand):
@@ -47,10 +66,14 @@ class Command(BaseCommand):
     def handle(self, *args, historical_dates: bool, with_demo_users: bool, **options) -> None:
         data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
         info = data["campaign"]
-        starts = datetime.datetime.fromisoformat(info["starts"]).replace(tzinfo=datetime.UTC)
-        ends = datetime.datetime.fromisoformat(info["ends"]).replace(tzinfo=datetime.UTC) + datetime.timedelta(days=1)
+        # Midnight in TIME_ZONE, the days pages show: the campaign runs from the first day to the end of the last.
+        zone = timezone.get_current_timezone()
+        starts = datetime.datetime.combine(datetime.date.fromisoformat(info["starts"]), datetime.time(), tzinfo=zone)
+        ends = datetime.datetime.combine(
+            datetime.date.fromisoformat(info["ends"]) + datetime.timedelta(days=1), datetime.time(), tzinfo=zone
+        )
         if not historical_dates:
-            today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            today = datetime.datetime.combine(timezone.localdate(), datetime.time(), tzinfo=zone)
             starts, ends = today, today + (ends - starts)
 
         campaign, created = Campaign.objects.get_or_create(
@@ -60,21 +83,24 @@ class Command(BaseCommand):
         # Texts are refreshed on every run; dates and status only on creation, so an organizer's changes stay.
         for name, value in {**_texts("name", info["text"]), **_texts("intro", info["text"])}.items():
             setattr(campaign, name, value)
+        campaign.hashtag = info.get("hashtag", "")
         campaign.save()
+        opened = timezone.localdate(campaign.opens_at)
 
         for item in data["cases"]:
             texts = item["text"]
             fields = {
-                "name": item["name"],
                 "country": item["country"],
                 "display_order": item["display_order"],
-                "authority_address": item["authority_address"],
+                "authority_language": item.get("authority_language", ""),
+                # Names are written per language where the script differs (Arabic); elsewhere the name as is.
+                **_texts("name", texts, default=item["name"]),
             }
-            for field in ("role", "summary", "ask", "outcome", "authority"):
+            for field in ("role", "summary", "ask", "outcome", "authority", "authority_address"):
                 fields.update(_texts(field, texts))
-            if item.get("outcome_date"):
+            if any(t.get("outcome") for t in texts.values()):
                 fields["status"] = Case.Status.GOOD_NEWS
-                fields["outcome_date"] = datetime.date.fromisoformat(item["outcome_date"])
+                fields["outcome_date"] = _outcome_date(item.get("outcome_date"), opened, info["starts"])
             case, case_created = Case.objects.get_or_create(campaign=campaign, slug=item["slug"], defaults=fields)
             if not case_created:
                 for name, value in fields.items():
@@ -84,8 +110,8 @@ class Command(BaseCommand):
         verb = "Created" if created else "Updated"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{verb} {campaign.name_en}: {len(data['cases'])} cases, open from {campaign.opens_at:%Y-%m-%d} "
-                f"to {campaign.closes_at:%Y-%m-%d}."
+                f"{verb} {campaign.name_en}: {len(data['cases'])} cases, open from {opened:%Y-%m-%d} "
+                f"to {timezone.localdate(campaign.closes_at) - datetime.timedelta(days=1):%Y-%m-%d} (the last day)."
             )
         )
         if with_demo_users:
