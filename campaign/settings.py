@@ -199,6 +199,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if env.str("TEST_DATABASE_NAME", default=""):
     # Lets two test runs share one PostgreSQL server without dropping each other's database.
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+# A streaming replica the heavy readers may read from (campaign.lib.routers; Operations below).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica that is down is noticed within 2 s, and its reads go to the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests never build a database on a standby: the replica is the test database itself.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql" or DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL, for DATABASE_URL too (postgres://...).")
+    DATABASE_ROUTERS = ["campaign.lib.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ----------------------------------------------------------------
@@ -495,3 +510,52 @@ SUPPORTERS_POSTS_INTERVAL_SECONDS = env.float("SUPPORTERS_POSTS_INTERVAL_SECONDS
 SUPPORTERS_MAILBOX_DIR = Path(env.str("SUPPORTERS_MAILBOX_DIR", default=str(VAR_DIR / "mailbox")))
 if DEBUG and not env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = "supporters.mailbox.LocalMailboxBackend"
+
+# --- Operations: read replica, metrics, error reports (docs/operations.md) ------------------------------------
+# With DATABASE_REPLICA_URL (above), these views and tasks read from the replica (campaign.lib.routers): the
+# dashboard, the open data, the exports and the nightly recounts. A task's value says whether it must first see
+# everything the primary held when it began to read (the recounts, which write exact totals back).
+REPLICA_READ_VIEWS = {"organizers:dashboard", "open-data-totals"}
+REPLICA_READ_TASKS = {
+    "organizers.exports.run_export": False,
+    "petitions.tasks.reconcile_signatures": True,
+    "letters.tasks.reconcile_letter_tallies": True,
+    "organizers.tasks.reconcile_offline_reports": True,
+}
+# A replica further behind than this (what it received against what it replayed) is not read from; its state
+# is checked at most this often in each process. A recount waits at most REPLICA_WAIT_SECONDS for the replica to
+# replay what the primary held when it began to read, then reads the primary.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_WAIT_SECONDS = env.float("REPLICA_WAIT_SECONDS", default=10.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
+if DATABASE_REPLICA_URL:
+    # Before django-axes, which asks to be last.
+    MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "campaign.lib.routers.ReplicaReadsMiddleware")
+
+# /metrics (campaign.lib.metrics): open to these networks (the client's address as TRUSTED_PROXY_COUNT says)
+# and to requests with `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 403.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS must list networks such as 10.0.0.0/8 or 2001:db8::/32, not {_network!r}."
+        ) from None
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long (a random string).")
+# What the metrics count as received signatures and letters, and which rollup's lag they follow (model, its
+# queryset of rows waiting, their time field): campaign never imports the apps that own them, settings name them.
+METRICS_RECEIVED = {"signatures": "petitions.Signature", "letters": "letters.Letter"}
+METRICS_ROLLUPS = {"signatures": ("petitions.Signature", "to_count", "confirmed_at")}
+# Workers load these: the mail counters of the metrics, and the replica scopes of REPLICA_READ_TASKS.
+CELERY_IMPORTS = ["campaign.lib.metrics", "campaign.lib.routers"]
+
+# Errors go to Sentry with its official SDK when SENTRY_DSN is set, without personal data (campaign.lib.metrics).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+if SENTRY_DSN:
+    from campaign.lib.metrics import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

@@ -17,6 +17,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from . import views
+from .lib import metrics
 
 public = [
     path("", views.campaign_home, name="home"),
@@ -43,6 +44,8 @@ _localised, _root = _contributed()
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Prometheus' scrape: allowed networks or the token only (campaign.lib.metrics).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/totals", views.public_totals, name="public-totals"),
     *_root,
     path("i18n/setlang/", set_language, name="set_language"),
