@@ -19,6 +19,9 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/plume",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
     "EMAIL_URL": "smtp://127.0.0.1:2525",
+    # Who runs the site (footer, privacy notice, mails): `check --deploy` warns while they are the demo's.
+    "ORGANISATION_NAME": "Amnesty International Example",
+    "ORGANISATION_CONTACT": "contact@plume.example.org",
 }
 SHOW = (
     "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({k: getattr(s, k) "

@@ -159,3 +159,16 @@ def test_the_code_is_erased_with_the_address(case, sharer, settings):
     forget_old_data(now=later)
     sharer.refresh_from_db()
     assert (sharer.email, sharer.share_code) == ("", "")
+
+
+def test_the_confirmation_mail_offers_plain_share_links(case):
+    from petitions.services.confirmations import SignatureMails
+    from tests.petitions.conftest import make_signature
+
+    signature = make_signature(case)
+    message = SignatureMails().build(signature)
+    html, text = message.alternatives[0][0], message.body
+    assert 'href="https://wa.me/?text=' in html and "%2Fvia%2Fwhatsapp%2F" in html
+    assert "/via/link/" in text
+    # A mail loads nothing from the networks: links only, no image, script or style from elsewhere.
+    assert not re.search(r'<(img|script|link)[^>]+(src|href)="https?://', html)
