@@ -121,7 +121,7 @@ def child_baseline(case_id: int, names: int) -> dict:
     with translation.override(language):
         country_names = {code: str(name) for code, name in countries}
         rows = Signature.objects.for_authority(case).values_list("name", "country")[:names]
-        listed = [(n, name, country_names.get(code, "")) for n, (name, code) in enumerate(rows.iterator(), start=1)]
+        listed = list(handover._names(rows, country_names))
         html = render_to_string(
             handover.TEMPLATE,
             {

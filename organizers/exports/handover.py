@@ -27,7 +27,7 @@ from campaign.models import Case, ExportJob
 from petitions.models import Signature
 
 from .base import PDF_A4, PDF_FORMATS, Exporter, paper_size, request_export
-from .pdf import PdfBook
+from .pdf import PdfBook, text_direction
 
 KIND = "handover"
 VOLUME_NAMES = 5000
@@ -50,10 +50,12 @@ def count_names(job: ExportJob) -> int:
     return Signature.objects.for_authority(job.case, job.country).count()
 
 
-def _names(signatures, country_names: dict[str, str]) -> Iterator[tuple[int, str, str]]:
+def _names(signatures, country_names: dict[str, str]) -> Iterator[tuple[int, str, str, str]]:
+    """(number, name, country, the name's direction): each name reads in its own direction, whatever the
+    page's (a Latin name in an Arabic pack, an Arabic one in an English pack)."""
     rows = signatures.values_list("name", "country").iterator(chunk_size=2000)
     for number, (name, code) in enumerate(rows, start=1):
-        yield number, name, country_names.get(code, "")
+        yield number, name, country_names.get(code, ""), text_direction(name)
 
 
 def _take(rows: Iterator, n: int) -> list:

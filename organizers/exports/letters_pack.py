@@ -12,7 +12,6 @@ on A4 or US Letter, rendered PART_LETTERS letters at a time (organizers/exports/
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,28 +27,13 @@ from letters.models import FamilyContact, Letter
 from letters.services import packs
 
 from .base import PDF_A4, PDF_FORMATS, Exporter, paper_size, request_export
-from .pdf import PdfBook
+from .pdf import PdfBook, text_direction
 
 log = logging.getLogger(__name__)
 
 KIND = "letters_pack"
 PART_LETTERS = 25
 TEMPLATE = "organizers/packs/letters.html"
-RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
-
-
-def text_direction(text: str, language: str = "") -> str:
-    """ "rtl" or "ltr": the letter's language when it is written right to left, else its first strong
-    character (a letter marked "another language" may be in Persian or Hebrew)."""
-    if language in RTL_LANGUAGES:
-        return "rtl"
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind in ("R", "AL"):
-            return "rtl"
-        if kind == "L":
-            return "ltr"
-    return "ltr"
 
 
 def _lang(code: str) -> str:

@@ -15,6 +15,7 @@ import io
 import logging
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +29,7 @@ FONT_FAMILIES = '"Noto Sans", "DejaVu Sans", "Noto Sans Arabic", "Noto Sans CJK 
 # fontconfig family names that must be installed for every script a letter or a name may come in.
 REQUIRED_FONTS = ("Noto Sans", "Noto Sans Arabic", "Noto Sans CJK SC", "DejaVu Sans")
 IMAGE_SCHEME = "plume-image:"
+RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 
 # WeasyPrint logs every step of every part at INFO: a pack would fill the worker's log.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -57,6 +59,20 @@ def missing_parts() -> list[str]:
                 f"The font {font!r} is missing: apt-get install fonts-dejavu-core fonts-noto-core fonts-noto-cjk"
             )
     return problems
+
+
+def text_direction(text: str, language: str = "") -> str:
+    """ "rtl" or "ltr": the letter's language when it is written right to left, else its first strong
+    character (a letter marked "another language" may be in Persian or Hebrew)."""
+    if language in RTL_LANGUAGES:
+        return "rtl"
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
 
 
 def css_string(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import zipfile
 
 import pytest
@@ -69,13 +70,19 @@ def test_it_prints_the_petition_in_the_authoritys_language_with_every_name_numbe
     assert numbers == [1, 2, 3, 4, 5]
 
 
-def test_it_prints_an_arabic_pack_right_to_left_in_logical_order(case, organizer):
+def test_it_prints_an_arabic_pack_right_to_left_in_logical_order(case, organizer, tmp_path):
     assert case.authority_language == "ar"  # the demo's: Algeria's president
     sign(case, 2, country="DZ")
-    text = text_of(exports.export_path(build(case, organizer)).read_bytes())
+    six_scripts = "Ana Γιώργος Иван 张伟 שלום خالد"
+    Signature.objects.filter(name="Signer 00001").update(name=six_scripts + " Signer 00001")
+    path = exports.export_path(build(case, organizer))
+    shutil.copy(path, tmp_path / "handover-ar.pdf")  # to look at its first page while developing
+    text = text_of(path.read_bytes())
     assert "أطلقوا سراحه وأسقطوا جميع التهم عنه" in text  # the ask, as written in Arabic
     assert "رئيس الجمهورية الجزائرية الديمقراطية الشعبية" in text  # the authority
     assert "Signer 00000" in text and "Signer 00001" in text
+    for word in six_scripts.split():  # a name in six scripts: every word of it, each in its own script
+        assert word in text, word
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ pypdf, in logical order, every script), the drawings, the paper, the refusals, a
 
 from __future__ import annotations
 
-import errno
 import io
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -110,19 +110,28 @@ def test_it_prints_on_us_letter(post_contact, organizer, approved_letter):
 
 def test_a_full_disk_fails_the_pack_and_marks_nothing_printed(post_contact, organizer, approved_letter, monkeypatch):
     letters = [approved_letter() for _ in range(3)]
-
-    def disk_full(self, title=""):
-        self.path.write_bytes(b"%PDF-1.7 half")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(pdf.PdfBook, "close", disk_full)
     job = letters_pack.request_letters_pack(requested_by=organizer, contact=post_contact)
+    # The pack's file is /dev/full, where every write fails as on a full disk (ENOSPC from the kernel).
+    monkeypatch.setattr(exports, "secrets", SimpleNamespace(token_urlsafe=lambda size: "full"))
+    directory = exports.exports_dir()
+    directory.mkdir(parents=True)
+    (directory / f"{job.pk}-full.pdf.part").symlink_to("/dev/full")
     assert exports.run_export(job.pk) is None
     job.refresh_from_db()
-    assert job.status == "failed" and job.error.startswith("DiskFull")
+    assert job.status == "failed" and job.error.startswith("DiskFull") and not job.file
     assert LetterPack.objects.get().status == "failed"
     assert set(Letter.objects.not_yet_printed_for(post_contact)) == set(letters)
-    assert not list(exports.exports_dir().iterdir())  # no half-written file left behind
+    assert not list(directory.iterdir())  # no half-written file left behind
+    # The next pack, on a disk with room again, carries the same letters.
+    job = build(post_contact, organizer)
+    assert LetterPack.objects.get(export_job=job).letter_count == 3
+
+
+def test_the_pdf_engine_has_its_fonts_and_says_which_are_missing(monkeypatch):
+    assert pdf.missing_parts() == []
+    monkeypatch.setattr(pdf, "REQUIRED_FONTS", (*pdf.REQUIRED_FONTS, "Noto Sans Klingon"))
+    [problem] = pdf.missing_parts()
+    assert "Noto Sans Klingon" in problem and "apt-get install" in problem
 
 
 def test_organizers_ask_for_a_pack_and_are_told_when_they_cannot(organizer_client, post_contact, approved_letter):
