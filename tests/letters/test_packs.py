@@ -162,3 +162,53 @@ def test_a_contact_reached_on_paper_needs_an_address_and_by_email_an_email(case)
         FamilyContact(case=case, name="X", delivery="both").full_clean()
     assert set(error.value.message_dict) >= {"email", "postal_address"}
     FamilyContact(case=case, name="X", delivery="post", postal_address="Alger").full_clean()
+
+
+def test_organizers_add_a_contact_reached_on_paper_in_the_admin_and_are_told_what_is_missing(organizer_client, case):
+    from django.urls import reverse
+
+    url = reverse("admin:letters_familycontact_add")
+    data = {
+        "case": case.pk,
+        "name": "Khaled in El Harrach",
+        "delivery": "post",
+        "email": "",
+        "postal_address": "",
+        "language": "ar",
+        "cadence": "weekly",
+        "next_digest_at_0": "2026-12-01",
+        "next_digest_at_1": "10:00:00",
+        "digests-TOTAL_FORMS": "0",
+        "digests-INITIAL_FORMS": "0",
+    }
+    response = organizer_client.post(url, data)
+    assert response.status_code == 200
+    assert "A contact reached on paper needs a postal address." in response.content.decode()
+    response = organizer_client.post(url, {**data, "postal_address": "Prison d'El Harrach\nAlger"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert FamilyContact.objects.get(name="Khaled in El Harrach").by_post
+
+
+def test_moderators_attach_translations_and_organizers_read_packs(
+    moderator, organizer_client, approved_letter, post_contact, organizer
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    from letters.models import LetterTranslation
+
+    moderator_client = Client()
+    moderator_client.force_login(moderator)
+
+    letter = approved_letter(language="en", text="Stay strong")
+    add = reverse("admin:letters_lettertranslation_add")
+    page = moderator_client.get(reverse("admin:letters_letter_change", args=[letter.pk])).content.decode()
+    assert f"{add}?letter={letter.pk}" in page
+    response = moderator_client.post(add, {"letter": letter.pk, "language": "fr", "text": "Tiens bon"})
+    assert response.status_code == 302
+    translation = LetterTranslation.objects.get()
+    assert (translation.letter, translation.translated_by.username) == (letter, "moderator")
+    assert organizer_client.get(add).status_code == 403
+    packs.start_letters_pack(post_contact.pk, new_job(post_contact.case, organizer), organizer)
+    response = organizer_client.get(reverse("admin:letters_letterpack_changelist"))
+    assert response.status_code == 200 and "Brother of Khaled" in response.content.decode()
