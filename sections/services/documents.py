@@ -11,6 +11,7 @@ noted (a section's own national cases, say).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -33,6 +34,8 @@ TOP_FIELDS = {"version", "generated_at", "kinds", "total", "cases"}
 CASE_FIELDS = {"id", "key", "campaign", "slug", "name", "country", "url", "goal", "total", "by_kind", "by_country"}
 COUNTRY_FIELDS = {"total", "by_kind"}
 CSV_COLUMNS = ("case", "kind", "country", "count")
+# Once: Django's `ActionKind.values` builds its list anew at each access, most of a document's reading time.
+KINDS = frozenset(ActionKind.values)
 
 
 class DocumentProblem(Exception):
@@ -53,7 +56,7 @@ class Figures:
     generated_at: object = None
     notes: list[dict] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def by_case(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for key, per_country in self.counts.items():
@@ -92,16 +95,23 @@ def _kinds(value: object, where: str) -> dict[str, int]:
         raise DocumentProblem("malformed", where)
     out = {}
     for kind, n in value.items():
-        if kind not in ActionKind.values:
+        if kind not in KINDS:
             raise DocumentProblem("unknown_kind", f"{where}.{str(kind)[:40]}")
         out[kind] = _count(n, f"{where}.{kind}")
     return out
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    # Built once: listing the countries translates ~250 names, which cost most of a round's CPU when done for
+    # each of a document's thousands of entries.
+    return frozenset(code for code, _name in countries)
+
+
 def _country(code: object, where: str) -> str:
     if code == UNKNOWN_COUNTRY or code == "":
         return UNKNOWN_COUNTRY
-    if not isinstance(code, str) or len(code) != 2 or code.upper() not in dict(countries):
+    if not isinstance(code, str) or len(code) != 2 or code.upper() not in _country_codes():
         raise DocumentProblem("unknown_country", f"{where}: {str(code)[:20]!r}")
     return code.upper()
 
@@ -203,7 +213,7 @@ def parse_csv(raw: bytes) -> Figures:
             raise DocumentProblem("malformed", f"line {line}")
         cell = {name: row[i].strip() for name, i in position.items()}
         key = _case_key({"key": cell["case"]}, f"line {line}")
-        if cell["kind"] not in ActionKind.values:
+        if cell["kind"] not in KINDS:
             raise DocumentProblem("unknown_kind", f"line {line}: {cell['kind'][:40]!r}")
         try:
             number = int(cell["count"])

@@ -93,6 +93,8 @@ def fetch_due_sections(only: list[int] | None = None) -> RoundReport:
                 report.failed += 1
                 continue
             setattr(report, outcome.value, getattr(report, outcome.value) + 1)
+    # Once for the whole round: what pages and the public JSON read.
+    snapshots.movement.refresh()
     return report
 
 
@@ -109,11 +111,10 @@ def _store(section: Section, answer: Fetched) -> snapshots.Received:
                 problem_detail="",
                 problem_at=None,
             )
-            transaction.on_commit(snapshots.movement.refresh)
         return snapshots.Received.UNCHANGED
     figures = documents.parse_json(answer.body)
     with transaction.atomic():
-        outcome = snapshots.receive_figures(section.pk, figures, channel=Snapshot.Channel.FETCH, now=now)
+        outcome = snapshots.receive_figures(section.pk, figures, channel=Snapshot.Channel.FETCH, now=now, refresh=False)
         Section.objects.filter(pk=section.pk).update(
             etag=answer.etag, last_modified=answer.last_modified, failures=0, next_fetch_at=next_fetch
         )
@@ -126,4 +127,4 @@ def _failed(section: Section, code: str, detail: str) -> None:
         Section.objects.filter(pk=section.pk).update(
             failures=failures, next_fetch_at=timezone.now() + _backoff(failures)
         )
-        snapshots.record_problem(section.pk, code, detail)
+        snapshots.record_problem(section.pk, code, detail, refresh=False)

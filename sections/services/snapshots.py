@@ -42,9 +42,11 @@ def receive_figures(
     channel: str,
     uploaded_by: AbstractBaseUser | None = None,
     now: datetime.datetime | None = None,
+    refresh: bool = True,
 ) -> Received:
     """Store a section's new figures (see the module's docstring). The section's row is locked meanwhile, so a
-    push and a fetch of the same section never interleave."""
+    push and a fetch of the same section never interleave. `refresh=False` leaves the movement's summary to the
+    caller (a round of fetches computes it once at its end, not once per section)."""
     now = now or timezone.now()
     section = Section.objects.select_for_update().get(pk=section_id)
     counted = Snapshot.objects.current().filter(section=section).first()
@@ -55,7 +57,7 @@ def receive_figures(
     if counted is not None and counted.digest == digest:
         # The same figures again: nothing to count, and any held ones are moot (the section went back).
         held = Snapshot.objects.held().filter(section=section).delete()[0]
-        if held:
+        if held and refresh:
             transaction.on_commit(movement.refresh)
         return Received.UNCHANGED
     status = Snapshot.Status.HELD if _falls_sharply(counted, figures.total) else Snapshot.Status.CURRENT
@@ -76,16 +78,20 @@ def receive_figures(
         digest=digest,
         uploaded_by=uploaded_by,
     )
-    transaction.on_commit(movement.refresh)
+    if refresh:
+        transaction.on_commit(movement.refresh)
     return Received.HELD if status == Snapshot.Status.HELD else Received.COUNTED
 
 
-def record_problem(section_id: int, code: str, detail: str = "", *, now: datetime.datetime | None = None) -> None:
+def record_problem(
+    section_id: int, code: str, detail: str = "", *, now: datetime.datetime | None = None, refresh: bool = True
+) -> None:
     """Keep why a section's figures were refused or could not be fetched; its counted figures stand."""
     Section.objects.filter(pk=section_id).update(
         problem=code, problem_detail=detail[:300], problem_at=now or timezone.now()
     )
-    transaction.on_commit(movement.refresh)
+    if refresh:
+        transaction.on_commit(movement.refresh)
 
 
 @transaction.atomic
