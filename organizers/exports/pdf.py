@@ -11,6 +11,7 @@ may load are the images its caller names (`images`), and any other URL is refuse
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import shutil
@@ -95,13 +96,24 @@ def _fetcher(images: Mapping[str, Path]):
     return NamedImagesOnly(allowed_protocols=())
 
 
+@functools.cache
+def _font_config():
+    """One font configuration per process: setting up fontconfig and Pango's font map for every part took about
+    a third of a part's time (bench/packs.py)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
 def render_pdf(html: str, images: Mapping[str, Path] | None = None) -> tuple[bytes, int]:
     """One HTML document as PDF bytes, and its number of pages."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:
         raise PdfEngineMissing(f"WeasyPrint cannot load: {exc}") from exc
-    document = HTML(string=html, base_url=IMAGE_SCHEME, url_fetcher=_fetcher(images or {})).render()
+    document = HTML(string=html, base_url=IMAGE_SCHEME, url_fetcher=_fetcher(images or {})).render(
+        font_config=_font_config()
+    )
     return document.write_pdf(), len(document.pages)
 
 
