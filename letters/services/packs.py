@@ -6,7 +6,8 @@ its progress bar and download); this module keeps its letters and its status:
 
 1. `start_letters_pack`, in the transaction that creates the export job, under the contact's row lock:
    the letters no pack of this contact holds are recorded in a `LetterPack` marked `building` with a lease
-   (LetterPackItem is unique per contact and letter). A second request meanwhile is refused.
+   long enough to wait for a worker (LetterPackItem is unique per contact and letter). A second request
+   meanwhile is refused.
 2. The worker writes the file, renewing the lease as it goes (`renew_lease`, which also tells it when the
    pack was given up meanwhile).
 3. `mark_pack_ready` runs in the transaction that marks the export done: the file is offered only if the
@@ -40,6 +41,9 @@ PACK_MAX_LETTERS = 1000
 # How long a worker may go without reporting progress before its pack is taken for dead. The worker reports
 # after every few letters (organizers/exports/pdf.py renders them in parts), well within this.
 PACK_LEASE = datetime.timedelta(minutes=10)
+# How long a pack may wait for a worker to start it: a queue behind other exports, or a message whose worker
+# died before starting it, which the broker gives to another worker after its visibility timeout (an hour).
+PACK_QUEUE_LEASE = datetime.timedelta(hours=2)
 
 
 class PackRefused(Exception):
@@ -75,7 +79,7 @@ def start_letters_pack(contact_id: int, job: ExportJob, user: AbstractBaseUser |
         contact=contact,
         export_job=job,
         status=LetterPack.Status.BUILDING,
-        building_until=timezone.now() + PACK_LEASE,
+        building_until=timezone.now() + PACK_QUEUE_LEASE,
         letter_count=len(letters),
         created_by=user,
     )

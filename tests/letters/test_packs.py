@@ -105,6 +105,9 @@ def test_a_pack_left_building_past_its_lease_gives_its_letters_back_and_fails_it
     ExportJob.objects.filter(pk=job.pk).update(status="running")
     pack = packs.start_letters_pack(post_contact.pk, job, organizer)
     assert packs.resolve_stale_packs() == 0  # within its lease
+    # Waiting for a worker, it has two hours; once a worker started it, ten minutes without progress.
+    assert packs.resolve_stale_packs(now=timezone.now() + packs.PACK_LEASE * 2) == 0
+    packs.renew_lease(pack.pk)  # what the worker does as it starts and after every part
     later = timezone.now() + packs.PACK_LEASE + datetime.timedelta(seconds=1)
     assert packs.resolve_stale_packs(now=later) == 1
     pack.refresh_from_db()
