@@ -239,20 +239,19 @@ def outbox_models() -> list:
 
 
 def _due_mails(model, now: datetime.datetime) -> tuple[datetime.datetime | None, int]:
-    """The oldest due time and the number (capped) of due, unsent mails: one query on the outbox's partial index."""
-    from django.db import connection
+    """The oldest due time and the number (capped) of due, unsent mails: one query on the outbox's partial index
+    (an aggregate over the first OUTBOX_COUNT_CAP due rows, so a backlog costs a bounded scan)."""
+    from django.db.models import Count, Min
 
     from .outbox import MailStatus
 
-    table = connection.ops.quote_name(model._meta.db_table)
-    sql = (
-        f"SELECT min(mail_next_attempt_at), count(*) FROM (SELECT mail_next_attempt_at FROM {table} "  # noqa: S608 (a model's table)
-        "WHERE mail_status = %s AND mail_next_attempt_at <= %s ORDER BY mail_next_attempt_at LIMIT %s) AS due"
+    due = (
+        model._default_manager.filter(mail_status=MailStatus.PENDING, mail_next_attempt_at__lte=now)
+        .order_by("mail_next_attempt_at")
+        .values("mail_next_attempt_at")[:OUTBOX_COUNT_CAP]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [MailStatus.PENDING, now, OUTBOX_COUNT_CAP])
-        first, count = cursor.fetchone()
-    return first, count
+    row = due.aggregate(first=Min("mail_next_attempt_at"), n=Count("mail_next_attempt_at"))
+    return row["first"], row["n"]
 
 
 # --- Mail counters, kept by the workers ----------------------------------------------------------------------
